@@ -1,0 +1,262 @@
+//! `yuqing.toml`: the daemon's settings. Every option has a named default here and appears,
+//! commented, in `config/yuqing.toml`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Default data directory, relative to the config file's directory.
+pub const DEFAULT_DATA_DIR: &str = "../data";
+/// Default connectors directory, relative to the config file's directory.
+pub const DEFAULT_CONNECTORS_DIR: &str = "../connectors";
+/// Default entities file, relative to the config file's directory.
+pub const DEFAULT_ENTITIES_FILE: &str = "entities.toml";
+/// Default console and API bind address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Default display time zone.
+pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+/// Default total deadline of one fetch.
+pub const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 30;
+/// Default TCP connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+/// Default cap on a response body, after decompression (15 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 15 * 1024 * 1024;
+/// Default cap on redirects followed by one fetch.
+pub const DEFAULT_MAX_REDIRECTS: usize = 5;
+/// Default capacity of each bounded channel between stages.
+pub const DEFAULT_CHANNEL_CAPACITY: usize = 64;
+/// Default longest wait before buffered documents are committed.
+pub const DEFAULT_COMMIT_INTERVAL_MS: u64 = 1000;
+/// Default most documents in one commit.
+pub const DEFAULT_MAX_BATCH_DOCS: usize = 2000;
+/// Default tantivy writer threads (2 measured best on a 2-core machine).
+pub const DEFAULT_INDEX_WRITER_THREADS: usize = 2;
+/// Default tantivy writer memory budget over all threads.
+pub const DEFAULT_INDEX_WRITER_MEMORY_MB: usize = 128;
+/// Default jitter applied to each poll interval, as a fraction of it.
+pub const DEFAULT_POLL_JITTER_RATIO: f64 = 0.1;
+/// Default failed polls in a row before a source is `failing`.
+pub const DEFAULT_FAILING_AFTER: u32 = 5;
+/// Default cap on the backoff between polls of a failing source.
+pub const DEFAULT_MAX_BACKOFF_SECS: u64 = 3600;
+/// Default analysis worker threads.
+pub const DEFAULT_ANALYZER_THREADS: usize = 1;
+/// Default sentiment score at or below which a document is negative.
+pub const DEFAULT_NEGATIVE_THRESHOLD: f32 = -0.2;
+/// Default sentiment score at or above which a document is positive.
+pub const DEFAULT_POSITIVE_THRESHOLD: f32 = 0.2;
+
+/// The whole of `yuqing.toml`, validated; relative paths already resolved against the config
+/// file's directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Where `index/` and `yuqing.db` live.
+    pub data_dir: PathBuf,
+    /// One TOML file per source, searched recursively.
+    pub connectors_dir: PathBuf,
+    /// The watched entities.
+    pub entities_file: PathBuf,
+    /// IANA zone for display.
+    pub timezone: String,
+    /// Console and API.
+    pub server: ServerSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// Shared HTTP fetcher.
+    pub fetch: FetchSettings,
+    /// Stage wiring.
+    pub pipeline: PipelineSettings,
+    /// Text analysis.
+    pub analysis: AnalysisSettings,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address the console and API listen on.
+    pub bind: SocketAddr,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: DEFAULT_BIND.parse().expect("default bind address is valid"),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `info,yuqing_connectors=debug`; `RUST_LOG` overrides.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// `[fetch]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchSettings {
+    /// User-Agent sent with every request.
+    pub user_agent: String,
+    /// Total wall-clock deadline of one fetch, headers and body.
+    pub timeout_secs: u64,
+    /// TCP connect timeout.
+    pub connect_timeout_secs: u64,
+    /// Cap on a response body after decompression.
+    pub max_body_bytes: u64,
+    /// Most redirects one fetch follows.
+    pub max_redirects: usize,
+    /// Allow fetching loopback and private-range addresses (the demo and tests need it).
+    pub allow_private_addresses: bool,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        FetchSettings {
+            user_agent: format!(
+                "yuqing/{} (public-opinion monitor; contact: ops@example.com)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            timeout_secs: DEFAULT_FETCH_TIMEOUT_SECS,
+            connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            allow_private_addresses: false,
+        }
+    }
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSettings {
+    /// Capacity of each bounded channel between stages (in batches).
+    pub channel_capacity: usize,
+    /// Longest wait before buffered documents are committed.
+    pub commit_interval_ms: u64,
+    /// Most documents in one commit.
+    pub max_batch_docs: usize,
+    /// Analysis worker threads.
+    pub analyzer_threads: usize,
+    /// tantivy indexing threads.
+    pub index_writer_threads: usize,
+    /// tantivy memory budget over all indexing threads.
+    pub index_writer_memory_mb: usize,
+    /// Random jitter of each poll interval, as a fraction of it (0 to 0.5).
+    pub poll_jitter_ratio: f64,
+    /// Failed polls in a row before a source is `failing`.
+    pub failing_after: u32,
+    /// Cap on the backoff between polls of a failing source.
+    pub max_backoff_secs: u64,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            channel_capacity: DEFAULT_CHANNEL_CAPACITY,
+            commit_interval_ms: DEFAULT_COMMIT_INTERVAL_MS,
+            max_batch_docs: DEFAULT_MAX_BATCH_DOCS,
+            analyzer_threads: DEFAULT_ANALYZER_THREADS,
+            index_writer_threads: DEFAULT_INDEX_WRITER_THREADS,
+            index_writer_memory_mb: DEFAULT_INDEX_WRITER_MEMORY_MB,
+            poll_jitter_ratio: DEFAULT_POLL_JITTER_RATIO,
+            failing_after: DEFAULT_FAILING_AFTER,
+            max_backoff_secs: DEFAULT_MAX_BACKOFF_SECS,
+        }
+    }
+}
+
+/// `[analysis]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisSettings {
+    /// jieba user dictionaries, resolved.
+    pub user_dicts: Vec<PathBuf>,
+    /// The sentiment lexicon, resolved.
+    pub sentiment_lexicon: PathBuf,
+    /// Score at or below which a document is negative.
+    pub negative_threshold: f32,
+    /// Score at or above which a document is positive.
+    pub positive_threshold: f32,
+}
+
+/// The file as written, before path resolution and validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSettings {
+    #[serde(default = "d_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default = "d_connectors_dir")]
+    pub connectors_dir: PathBuf,
+    #[serde(default = "d_entities_file")]
+    pub entities_file: PathBuf,
+    #[serde(default = "d_timezone")]
+    pub timezone: String,
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+    #[serde(default)]
+    pub fetch: FetchSettings,
+    #[serde(default)]
+    pub pipeline: PipelineSettings,
+    #[serde(default)]
+    pub analysis: RawAnalysis,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawAnalysis {
+    pub user_dicts: Vec<PathBuf>,
+    pub sentiment_lexicon: PathBuf,
+    pub negative_threshold: f32,
+    pub positive_threshold: f32,
+}
+
+impl Default for RawAnalysis {
+    fn default() -> Self {
+        RawAnalysis {
+            user_dicts: vec![PathBuf::from("dict/yuqing.txt")],
+            sentiment_lexicon: PathBuf::from("sentiment.toml"),
+            negative_threshold: DEFAULT_NEGATIVE_THRESHOLD,
+            positive_threshold: DEFAULT_POSITIVE_THRESHOLD,
+        }
+    }
+}
+
+fn d_data_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_DATA_DIR)
+}
+fn d_connectors_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_CONNECTORS_DIR)
+}
+fn d_entities_file() -> PathBuf {
+    PathBuf::from(DEFAULT_ENTITIES_FILE)
+}
+fn d_timezone() -> String {
+    DEFAULT_TIMEZONE.into()
+}

@@ -1,0 +1,216 @@
+//! Turning fetched bytes into text: HTTP header → BOM → in-document declaration (XML
+//! declaration or HTML meta prescan), each validated against the bytes, then a detector
+//! (chardetng on a bounded prefix) when nothing usable is declared. Decoding is encoding_rs
+//! (WHATWG), so `gb2312`/`gbk` labels decode as GBK/GB18030.
+
+use encoding_rs::{Encoding, UTF_8};
+
+/// How much of the document the in-document declaration is looked for in.
+const PRESCAN_BYTES: usize = 4096;
+/// How much of the document the detector reads.
+const DETECT_BYTES: usize = 8192;
+
+/// Where the charset came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharsetSource {
+    /// A byte-order mark.
+    Bom,
+    /// The `Content-Type` header.
+    Header,
+    /// The XML declaration or an HTML meta tag.
+    Document,
+    /// chardetng's guess.
+    Detected,
+}
+
+/// Decoded text and how it was decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The text.
+    pub text: String,
+    /// The encoding used.
+    pub encoding: &'static Encoding,
+    /// Where the encoding came from.
+    pub source: CharsetSource,
+    /// Whether malformed sequences were replaced with U+FFFD.
+    pub had_errors: bool,
+}
+
+/// The `charset` parameter of a `Content-Type` value.
+pub fn header_charset(content_type: &str) -> Option<&'static Encoding> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case("charset") {
+            Encoding::for_label(v.trim().trim_matches(|c| c == '"' || c == '\'').as_bytes())
+        } else {
+            None
+        }
+    })
+}
+
+/// The encoding named by an XML declaration (`<?xml … encoding="…"?>`) or an HTML
+/// `<meta charset>` / `<meta http-equiv content="…charset=…">` in the first bytes.
+pub fn document_charset(bytes: &[u8]) -> Option<&'static Encoding> {
+    let head = &bytes[..bytes.len().min(PRESCAN_BYTES)];
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    if lower.starts_with(b"<?xml") {
+        let end = find(&lower, b"?>").unwrap_or(lower.len());
+        if let Some(p) = find(&lower[..end], b"encoding") {
+            return quoted_label(&head[p + 8..end]);
+        }
+    }
+    let mut from = 0;
+    while let Some(p) = find(&lower[from..], b"<meta") {
+        let start = from + p;
+        let end = start + find(&lower[start..], b">").unwrap_or(lower.len() - start);
+        let tag = &lower[start..end];
+        if let Some(c) = find(tag, b"charset") {
+            let rest = &head[start + c + 7..end];
+            if let Some(enc) = quoted_label(rest) {
+                return Some(enc);
+            }
+        }
+        from = end;
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The label after `=` (quoted or not) in `rest`.
+fn quoted_label(rest: &[u8]) -> Option<&'static Encoding> {
+    let eq = rest.iter().position(|&b| b == b'=')?;
+    let v = &rest[eq + 1..];
+    let v = v
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace() || **b == b'"' || **b == b'\'');
+    let label: Vec<u8> = v
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.'))
+        .copied()
+        .collect();
+    Encoding::for_label(&label)
+}
+
+/// Non-ASCII characters a valid UTF-8 body needs before it overrides a declared legacy
+/// charset: legacy Chinese text that is also valid UTF-8 does not run this long by chance.
+const UTF8_EVIDENCE_CHARS: usize = 4;
+
+/// Whether `bytes` really are in `enc` (checked on the whole body; cheap next to parsing).
+/// Most UTF-8 Chinese also decodes as GBK without error, so a legacy declaration does not fit
+/// bytes that are valid UTF-8 with enough non-ASCII text to be sure.
+fn fits(enc: &'static Encoding, bytes: &[u8]) -> bool {
+    if enc == UTF_8 {
+        return std::str::from_utf8(bytes).is_ok();
+    }
+    if let Ok(s) = std::str::from_utf8(bytes)
+        && s.chars()
+            .filter(|c| !c.is_ascii())
+            .nth(UTF8_EVIDENCE_CHARS - 1)
+            .is_some()
+    {
+        return false;
+    }
+    enc.decode_without_bom_handling_and_without_replacement(bytes)
+        .is_some()
+}
+
+/// Guess with chardetng over a bounded prefix; `tld` (e.g. `cn`) sharpens the guess.
+pub fn detect(bytes: &[u8], tld: Option<&str>) -> &'static Encoding {
+    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    let prefix = &bytes[..bytes.len().min(DETECT_BYTES)];
+    det.feed(prefix, prefix.len() == bytes.len());
+    det.guess(tld.map(str::as_bytes), chardetng::Utf8Detection::Allow)
+}
+
+/// Decode `bytes` to text. A declared charset is used only when the bytes fit it; otherwise
+/// (and when none is declared) UTF-8 is tried, then the detector decides.
+pub fn decode(bytes: &[u8], content_type: Option<&str>, tld: Option<&str>) -> Decoded {
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        return Decoded {
+            text: text.into_owned(),
+            encoding: enc,
+            source: CharsetSource::Bom,
+            had_errors,
+        };
+    }
+    let declared = [
+        (content_type.and_then(header_charset), CharsetSource::Header),
+        (document_charset(bytes), CharsetSource::Document),
+    ];
+    let (enc, source) = declared
+        .into_iter()
+        .find_map(|(e, s)| e.filter(|e| fits(e, bytes)).map(|e| (e, s)))
+        .unwrap_or_else(|| {
+            if std::str::from_utf8(bytes).is_ok() {
+                (UTF_8, CharsetSource::Detected)
+            } else {
+                (detect(bytes, tld), CharsetSource::Detected)
+            }
+        });
+    let (text, _, had_errors) = enc.decode(bytes);
+    Decoded {
+        text: text.into_owned(),
+        encoding: enc,
+        source,
+        had_errors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gbk(s: &str) -> Vec<u8> {
+        encoding_rs::GBK.encode(s).0.into_owned()
+    }
+
+    #[test]
+    fn gb2312_label_decodes_as_gbk() {
+        let mut body = b"<?xml version=\"1.0\" encoding=\"gb2312\"?><rss>".to_vec();
+        body.extend(gbk("恒信消费金融暴力催收"));
+        let d = decode(&body, Some("application/rss+xml"), None);
+        assert_eq!(d.source, CharsetSource::Document);
+        assert!(d.text.contains("恒信消费金融暴力催收"));
+        assert!(!d.had_errors);
+    }
+
+    #[test]
+    fn declared_gb2312_but_utf8_bytes_decode_as_utf8() {
+        let body = "<html><head><meta charset=\"gb2312\"></head><body>消费金融公司</body></html>";
+        let d = decode(body.as_bytes(), Some("text/html; charset=gb2312"), None);
+        assert_eq!(d.encoding, UTF_8);
+        assert!(d.text.contains("消费金融公司"));
+    }
+
+    #[test]
+    fn undeclared_gbk_is_detected() {
+        let body = gbk(
+            "<html><body>近日，多名借款人向本报反映，某消费金融公司存在暴力催收、乱收费等问题，监管部门已介入调查。</body></html>",
+        );
+        let d = decode(&body, Some("text/html"), Some("cn"));
+        assert_eq!(d.source, CharsetSource::Detected);
+        assert!(d.text.contains("暴力催收"), "{}", d.text);
+    }
+
+    #[test]
+    fn header_wins_when_it_fits_and_bom_wins_over_all() {
+        let body = gbk("贷款");
+        assert_eq!(
+            decode(&body, Some("text/xml; charset=\"GBK\""), None).source,
+            CharsetSource::Header
+        );
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend("贷款".as_bytes());
+        let d = decode(&bom, Some("text/xml; charset=gbk"), None);
+        assert_eq!((d.source, d.text.as_str()), (CharsetSource::Bom, "贷款"));
+    }
+
+    #[test]
+    fn meta_http_equiv_is_found() {
+        let b = br#"<html><head><META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=GBK"></head>"#;
+        assert_eq!(document_charset(b), Some(encoding_rs::GBK));
+    }
+}

@@ -1,0 +1,113 @@
+//! The index schema and the mapping from [`Document`] to a tantivy document.
+
+use tantivy::DateTime;
+use tantivy::TantivyDocument;
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, STORED, STRING,
+    Schema, TextFieldIndexing, TextOptions,
+};
+use yuqing_model::Document;
+
+use crate::TOKENIZER;
+
+/// Handles of every field.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// Document id (raw term; the upsert key).
+    pub id: Field,
+    /// Link to the original (stored only).
+    pub url: Field,
+    /// Source id (raw term, fast).
+    pub source: Field,
+    /// Channel name (raw term, fast).
+    pub channel: Field,
+    /// Normalized title (jieba, stored).
+    pub title: Field,
+    /// Normalized body (jieba, stored).
+    pub body: Field,
+    /// Author (stored).
+    pub author: Field,
+    /// Publication time, if known.
+    pub published: Field,
+    /// Fetch time.
+    pub fetched: Field,
+    /// Publication time, else fetch time: what "time" means for sorting and ranges.
+    pub time: Field,
+    /// Sentiment score in [-1, 1].
+    pub sentiment_score: Field,
+    /// Sentiment label (raw term).
+    pub sentiment: Field,
+    /// Mentioned entity ids (raw terms, multi-valued).
+    pub entity: Field,
+    /// Source tags (raw terms, multi-valued).
+    pub tag: Field,
+}
+
+pub(crate) fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_stored().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let date = DateOptions::default()
+        .set_indexed()
+        .set_stored()
+        .set_fast()
+        .set_precision(DateTimePrecision::Seconds);
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        url: b.add_text_field("url", STORED),
+        source: b.add_text_field("source", STRING | STORED | FAST),
+        channel: b.add_text_field("channel", STRING | STORED | FAST),
+        title: b.add_text_field("title", text.clone()),
+        body: b.add_text_field("body", text),
+        author: b.add_text_field("author", STORED),
+        published: b.add_date_field("published", date.clone()),
+        fetched: b.add_date_field("fetched", date.clone()),
+        time: b.add_date_field("time", date),
+        sentiment_score: b.add_f64_field("sentiment_score", INDEXED | STORED | FAST),
+        sentiment: b.add_text_field("sentiment", STRING | STORED | FAST),
+        entity: b.add_text_field("entity", STRING | STORED | FAST),
+        tag: b.add_text_field("tag", STRING | STORED | FAST),
+    };
+    (b.build(), fields)
+}
+
+fn date(t: chrono::DateTime<chrono::Utc>) -> DateTime {
+    DateTime::from_timestamp_secs(t.timestamp())
+}
+
+impl Fields {
+    pub(crate) fn to_tantivy(&self, d: &Document) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.id, d.raw.id.as_str());
+        if let Some(u) = &d.raw.url {
+            doc.add_text(self.url, u);
+        }
+        doc.add_text(self.source, d.raw.source_id.as_str());
+        doc.add_text(self.channel, d.raw.channel.as_str());
+        doc.add_text(self.title, &d.analysis.title);
+        doc.add_text(self.body, &d.analysis.body);
+        if let Some(a) = &d.raw.author {
+            doc.add_text(self.author, a);
+        }
+        if let Some(p) = d.raw.published_at {
+            doc.add_date(self.published, date(p));
+        }
+        doc.add_date(self.fetched, date(d.raw.fetched_at));
+        doc.add_date(
+            self.time,
+            date(d.raw.published_at.unwrap_or(d.raw.fetched_at)),
+        );
+        doc.add_f64(self.sentiment_score, f64::from(d.analysis.sentiment.score));
+        doc.add_text(self.sentiment, d.analysis.sentiment.label.as_str());
+        for e in d.analysis.entity_ids() {
+            doc.add_text(self.entity, &e);
+        }
+        for t in &d.raw.tags {
+            doc.add_text(self.tag, t);
+        }
+        doc
+    }
+}

@@ -1,0 +1,482 @@
+//! Domain types of yuqing, shared by every other crate. No I/O lives here.
+//!
+//! The flow of types mirrors the pipeline:
+//!
+//! * a connector turns what it fetched into [`RawDoc`]s, each with a stable [`DocId`] derived
+//!   from what the source says about the item (GUID, else canonical link, else content hash);
+//! * the analyzer adds an [`Analysis`] (normalized text, token count, [`Mention`]s of watched
+//!   entities, a [`Sentiment`] with the terms that produced it) to make a [`Document`];
+//! * the index and the store persist [`Document`]s, upserted by [`DocId`], so writing one
+//!   twice changes nothing;
+//! * a source's progress is a [`Checkpoint`], saved only after the documents it covers are
+//!   committed.
+//!
+//! Invariants: a [`DocId`] is a pure function of its source id and item key, so a replayed
+//! item always maps to the same document; sentiment scores lie in `[-1, 1]`.
+#![warn(missing_docs)]
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Identifier of a configured source: the connector file's path below `connectors/`, without
+/// the `.toml` extension (e.g. `news/caixin`). Stable across restarts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SourceId(pub String);
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl SourceId {
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Stable identifier of a document: 32 hex characters of SHA-256 over the source id and the
+/// item key (computed by the connectors crate), so the same item always gets the same id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DocId(pub String);
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl DocId {
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What kind of place a document came from; used for filtering and by incident rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// News sites and their feeds.
+    News,
+    /// Blogs, forums and other web pages.
+    Web,
+    /// Social media posts.
+    Social,
+    /// Complaint platforms (黑猫投诉 and the like).
+    Complaint,
+    /// Regulators and official bodies.
+    Official,
+    /// Pushed or imported records: hotline, online service feedback.
+    Inbound,
+}
+
+impl Channel {
+    /// Every channel, in display order.
+    pub const ALL: [Channel; 6] = [
+        Channel::News,
+        Channel::Web,
+        Channel::Social,
+        Channel::Complaint,
+        Channel::Official,
+        Channel::Inbound,
+    ];
+
+    /// The lowercase name used in config files, the index and queries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::News => "news",
+            Channel::Web => "web",
+            Channel::Social => "social",
+            Channel::Complaint => "complaint",
+            Channel::Official => "official",
+            Channel::Inbound => "inbound",
+        }
+    }
+
+    /// Parse the lowercase name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A document as a connector produced it, before analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawDoc {
+    /// Stable id (see [`DocId`]).
+    pub id: DocId,
+    /// The source that produced it.
+    pub source_id: SourceId,
+    /// The source's channel.
+    pub channel: Channel,
+    /// What identifies the item within its source (GUID, canonical link or content hash).
+    pub item_key: String,
+    /// Link to the original, if any.
+    pub url: Option<String>,
+    /// Title as published (entities decoded, tags stripped).
+    pub title: String,
+    /// Body text as published (tags stripped), possibly only a summary.
+    pub body: String,
+    /// Author, if given.
+    pub author: Option<String>,
+    /// When the source says it was published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// When we fetched it.
+    pub fetched_at: DateTime<Utc>,
+    /// Tags from the source's configuration (e.g. `authoritative`).
+    pub tags: Vec<String>,
+}
+
+/// Sentiment label derived from a score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SentimentLabel {
+    /// Score at or below the negative threshold.
+    Negative,
+    /// Between the thresholds.
+    Neutral,
+    /// Score at or above the positive threshold.
+    Positive,
+}
+
+impl SentimentLabel {
+    /// The lowercase name used in the index and queries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SentimentLabel::Negative => "negative",
+            SentimentLabel::Neutral => "neutral",
+            SentimentLabel::Positive => "positive",
+        }
+    }
+
+    /// The Chinese name shown to users.
+    pub fn zh(self) -> &'static str {
+        match self {
+            SentimentLabel::Negative => "负面",
+            SentimentLabel::Neutral => "中性",
+            SentimentLabel::Positive => "正面",
+        }
+    }
+
+    /// Parse the lowercase name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<SentimentLabel> {
+        match s {
+            "negative" => Some(SentimentLabel::Negative),
+            "neutral" => Some(SentimentLabel::Neutral),
+            "positive" => Some(SentimentLabel::Positive),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SentimentLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One term that moved a sentiment score, with the modifiers applied to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentimentTerm {
+    /// The lexicon term as it appears in the text.
+    pub term: String,
+    /// Its lexicon weight before modifiers.
+    pub weight: f32,
+    /// Its contribution after negation and degree words.
+    pub contribution: f32,
+    /// Human-readable modifiers that applied (e.g. `否定:不`, `程度:非常×1.8`).
+    pub modifiers: Vec<String>,
+}
+
+/// A sentiment judgement with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sentiment {
+    /// Score in `[-1, 1]`; negative means unfavourable.
+    pub score: f32,
+    /// Label from the score and the configured thresholds.
+    pub label: SentimentLabel,
+    /// The terms that produced the score, in text order.
+    pub terms: Vec<SentimentTerm>,
+}
+
+impl Sentiment {
+    /// A neutral judgement with no evidence.
+    pub fn neutral() -> Sentiment {
+        Sentiment {
+            score: 0.0,
+            label: SentimentLabel::Neutral,
+            terms: Vec::new(),
+        }
+    }
+}
+
+/// Which part of a document a span refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The title.
+    Title,
+    /// The body.
+    Body,
+}
+
+/// Kind of a watched name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AliasKind {
+    /// The canonical name or a short name of the company.
+    Name,
+    /// A brand.
+    Brand,
+    /// A product or app.
+    Product,
+    /// A person (executive, spokesperson).
+    Person,
+}
+
+/// A watched entity (the company, a subsidiary, a rival) as configured in `entities.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    /// Short stable id used in queries (`entity:<id>`), e.g. `xinyi`.
+    pub id: String,
+    /// Canonical display name.
+    pub name: String,
+    /// Every name that refers to it, with its kind; the canonical name is included.
+    pub aliases: Vec<Alias>,
+    /// Phrases in which an alias does *not* refer to the entity (e.g. an alias that is also an
+    /// ordinary word); a match inside one of these is ignored.
+    pub exclude_contexts: Vec<String>,
+}
+
+/// One name of an entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    /// The name as written.
+    pub text: String,
+    /// What it names.
+    pub kind: AliasKind,
+}
+
+/// A mention of a watched entity, with its evidence span.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    /// Entity id.
+    pub entity_id: String,
+    /// The alias that matched.
+    pub alias: String,
+    /// Kind of the alias.
+    pub kind: AliasKind,
+    /// Field of the span.
+    pub field: Field,
+    /// Byte range of the match in the field's normalized text.
+    pub start: usize,
+    /// End of the byte range (exclusive).
+    pub end: usize,
+}
+
+/// Everything the analyzer found in a document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Normalized title (offsets in [`Mention`] refer to it).
+    pub title: String,
+    /// Normalized body (offsets in [`Mention`] refer to it).
+    pub body: String,
+    /// Number of tokens jieba produced over title and body.
+    pub token_count: usize,
+    /// Mentions of watched entities, in text order (title first).
+    pub mentions: Vec<Mention>,
+    /// Document-level sentiment.
+    pub sentiment: Sentiment,
+    /// Version of the analyzer that produced this, bumped when results would change.
+    pub analyzer_version: u32,
+}
+
+impl Analysis {
+    /// Distinct entity ids mentioned, in first-mention order.
+    pub fn entity_ids(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in &self.mentions {
+            if !out.contains(&m.entity_id) {
+                out.push(m.entity_id.clone());
+            }
+        }
+        out
+    }
+}
+
+/// An analyzed document: what is indexed and stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    /// The document as fetched.
+    pub raw: RawDoc,
+    /// What the analyzer found.
+    pub analysis: Analysis,
+}
+
+/// A source's progress marker. Saved only after the documents it covers are committed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// `ETag` of the last fully stored response.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the last fully stored response.
+    pub last_modified: Option<String>,
+    /// SHA-256 (hex) of the last fully stored response body, for servers without validators.
+    pub content_hash: Option<String>,
+}
+
+/// Health of a source as the console and `yuqing status` show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceHealth {
+    /// Never polled yet.
+    Pending,
+    /// Last poll succeeded.
+    Ok,
+    /// Recent polls failed, fewer than the failing threshold in a row.
+    Degraded,
+    /// Many polls in a row failed; still retried at a capped interval.
+    Failing,
+}
+
+impl SourceHealth {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceHealth::Pending => "pending",
+            SourceHealth::Ok => "ok",
+            SourceHealth::Degraded => "degraded",
+            SourceHealth::Failing => "failing",
+        }
+    }
+
+    /// Parse the lowercase name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<SourceHealth> {
+        match s {
+            "pending" => Some(SourceHealth::Pending),
+            "ok" => Some(SourceHealth::Ok),
+            "degraded" => Some(SourceHealth::Degraded),
+            "failing" => Some(SourceHealth::Failing),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SourceHealth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Outcome class of a failed poll, used for health and retry decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// DNS, connect, reset.
+    Network,
+    /// The total deadline fired.
+    Timeout,
+    /// HTTP 4xx.
+    Client,
+    /// HTTP 5xx.
+    Server,
+    /// Rate limited (429/503 with Retry-After).
+    RateLimited,
+    /// The response exceeded the body cap.
+    TooLarge,
+    /// The body could not be parsed as the kind expects.
+    Parse,
+    /// A local error (store, index).
+    Internal,
+}
+
+impl ErrorClass {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Network => "network",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Client => "client",
+            ErrorClass::Server => "server",
+            ErrorClass::RateLimited => "rate_limited",
+            ErrorClass::TooLarge => "too_large",
+            ErrorClass::Parse => "parse",
+            ErrorClass::Internal => "internal",
+        }
+    }
+
+    /// Whether a later attempt may succeed without anything changing on our side.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::Network
+                | ErrorClass::Timeout
+                | ErrorClass::Server
+                | ErrorClass::RateLimited
+        )
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()), Some(c));
+        }
+        for l in [
+            SentimentLabel::Negative,
+            SentimentLabel::Neutral,
+            SentimentLabel::Positive,
+        ] {
+            assert_eq!(SentimentLabel::parse(l.as_str()), Some(l));
+        }
+        for h in [
+            SourceHealth::Pending,
+            SourceHealth::Ok,
+            SourceHealth::Degraded,
+            SourceHealth::Failing,
+        ] {
+            assert_eq!(SourceHealth::parse(h.as_str()), Some(h));
+        }
+    }
+
+    #[test]
+    fn entity_ids_are_distinct_in_first_mention_order() {
+        let m = |e: &str| Mention {
+            entity_id: e.into(),
+            alias: e.into(),
+            kind: AliasKind::Name,
+            field: Field::Body,
+            start: 0,
+            end: 1,
+        };
+        let a = Analysis {
+            title: String::new(),
+            body: String::new(),
+            token_count: 0,
+            mentions: vec![m("b"), m("a"), m("b")],
+            sentiment: Sentiment::neutral(),
+            analyzer_version: 1,
+        };
+        assert_eq!(a.entity_ids(), vec!["b".to_string(), "a".to_string()]);
+    }
+}

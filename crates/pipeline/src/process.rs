@@ -1,0 +1,205 @@
+//! Processing: analysis workers and the single writer.
+//!
+//! Analysis workers take [`Envelope`]s, skip items already stored with the same content,
+//! analyze the rest and pass them on. The writer owns the index writer: it gathers batches up
+//! to a size or a time limit, then upserts the documents into the index, commits the index,
+//! and only then commits documents, seen items and checkpoints to the store in one
+//! transaction, and finally acknowledges each batch. A crash anywhere before the store commit
+//! leaves the checkpoint where it was, so the next poll fetches the same items again and the
+//! upserts make that harmless.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use yuqing_connectors::content_hash;
+use yuqing_index::{DocIndex, IndexWriter};
+use yuqing_model::{Document, ErrorClass, RawDoc};
+use yuqing_store::{PollOutcome, PollResult, SeenItem, Store};
+use yuqing_text::Analyzer;
+
+use crate::bus::{Ack, Committed, Envelope, RawResult};
+
+/// A batch ready to commit.
+pub(crate) struct Analyzed {
+    pub docs: Vec<Document>,
+    pub outcome: PollOutcome,
+    pub ack: Ack,
+}
+
+/// Hash of what makes an item's content: an edit changes it.
+pub(crate) fn item_hash(d: &RawDoc) -> String {
+    let published = d.published_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let url = d.url.as_deref().unwrap_or("");
+    content_hash(format!("{}\n{}\n{}\n{}", d.title, d.body, url, published).as_bytes())
+}
+
+/// One analysis worker: runs until the input channel closes.
+pub(crate) fn analyze_worker(
+    rx: Arc<Mutex<mpsc::Receiver<Envelope>>>,
+    tx: SyncSender<Analyzed>,
+    analyzer: Arc<Analyzer>,
+    store: Arc<Store>,
+) {
+    loop {
+        let env = {
+            let mut guard = rx.lock().unwrap_or_else(|p| p.into_inner());
+            guard.blocking_recv()
+        };
+        let Some(Envelope { batch, ack }) = env else {
+            return;
+        };
+        let (docs, result) = match batch.result {
+            RawResult::Failed { class, message } => {
+                (Vec::new(), PollResult::Failure { class, message })
+            }
+            RawResult::Items { items, checkpoint } => {
+                let keys: Vec<&str> = items.iter().map(|d| d.item_key.as_str()).collect();
+                match store.seen_items(&batch.source_id, &keys) {
+                    Ok(seen) => {
+                        let mut docs = Vec::new();
+                        let mut seen_items = Vec::new();
+                        for raw in items {
+                            let hash = item_hash(&raw);
+                            if seen.get(&raw.item_key) == Some(&hash) {
+                                continue;
+                            }
+                            seen_items.push(SeenItem {
+                                item_key: raw.item_key.clone(),
+                                doc_id: raw.id.clone(),
+                                content_hash: hash,
+                            });
+                            let analysis = analyzer.analyze(&raw);
+                            docs.push(Document { raw, analysis });
+                        }
+                        let n = docs.len() as u64;
+                        (
+                            docs,
+                            PollResult::Success {
+                                checkpoint,
+                                items: seen_items,
+                                docs: n,
+                            },
+                        )
+                    }
+                    Err(e) => (
+                        Vec::new(),
+                        PollResult::Failure {
+                            class: ErrorClass::Internal,
+                            message: format!("store: {e}"),
+                        },
+                    ),
+                }
+            }
+        };
+        let outcome = PollOutcome {
+            source_id: batch.source_id,
+            at: batch.at,
+            result,
+        };
+        if tx.send(Analyzed { docs, outcome, ack }).is_err() {
+            return;
+        }
+    }
+}
+
+/// Limits of the writer's batching.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriterLimits {
+    pub max_docs: usize,
+    pub max_wait: Duration,
+}
+
+/// The writer: runs until the input channel closes, then commits what it holds and returns.
+pub(crate) fn writer_loop(
+    rx: Receiver<Analyzed>,
+    mut writer: IndexWriter,
+    index: Arc<DocIndex>,
+    store: Arc<Store>,
+    limits: WriterLimits,
+    on_commit: impl Fn(usize),
+) {
+    let mut pending: Vec<Analyzed> = Vec::new();
+    let mut pending_docs = 0usize;
+    let mut oldest: Option<Instant> = None;
+    loop {
+        let wait = match oldest {
+            Some(t) => limits.max_wait.saturating_sub(t.elapsed()),
+            None => Duration::from_secs(3600),
+        };
+        let closed = match rx.recv_timeout(wait) {
+            Ok(a) => {
+                pending_docs += a.docs.len();
+                pending.push(a);
+                oldest.get_or_insert_with(Instant::now);
+                false
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => true,
+        };
+        let due = oldest.is_some_and(|t| t.elapsed() >= limits.max_wait);
+        if !pending.is_empty() && (closed || due || pending_docs >= limits.max_docs) {
+            let n = commit(&mut writer, &index, &store, std::mem::take(&mut pending));
+            on_commit(n);
+            pending_docs = 0;
+            oldest = None;
+        }
+        if closed {
+            return;
+        }
+    }
+}
+
+/// Index, commit the index, then commit the store; acknowledge every batch. Returns the
+/// number of documents committed (0 on failure).
+fn commit(
+    writer: &mut IndexWriter,
+    index: &DocIndex,
+    store: &Store,
+    batches: Vec<Analyzed>,
+) -> usize {
+    let started = Instant::now();
+    let docs: Vec<&Document> = batches.iter().flat_map(|b| b.docs.iter()).collect();
+    let n = docs.len();
+    let result = (|| -> Result<(), String> {
+        if n > 0 {
+            for d in &docs {
+                writer.upsert(d).map_err(|e| e.to_string())?;
+            }
+            writer.commit().map_err(|e| e.to_string())?;
+        }
+        let polls: Vec<PollOutcome> = batches.iter().map(|b| b.outcome.clone()).collect();
+        store
+            .commit(docs.iter().copied(), &polls)
+            .map_err(|e| e.to_string())
+    })();
+    match result {
+        Ok(()) => {
+            if n > 0 {
+                let _ = index.reload();
+            }
+            tracing::info!(
+                docs = n,
+                batches = batches.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "committed"
+            );
+            for b in batches {
+                let new_docs = b.docs.len();
+                let _ = b.ack.send(Committed::Ok { new_docs });
+            }
+            n
+        }
+        Err(e) => {
+            tracing::error!(error = %e, docs = n, "commit failed; checkpoints not advanced");
+            if let Err(re) = writer.rollback() {
+                tracing::error!(error = %re, "index rollback failed");
+            }
+            for b in batches {
+                let _ = b.ack.send(Committed::Failed(e.clone()));
+            }
+            0
+        }
+    }
+}

@@ -1,0 +1,599 @@
+//! Lexicon sentiment (v1): weighted terms, negation and degree words over jieba tokens.
+//!
+//! # Lexicon file
+//!
+//! TOML, every table optional except that a useful file has `[negative.terms]` and
+//! `[positive.terms]` (see `config/sentiment.toml`):
+//!
+//! ```toml
+//! [scoring]                      # all optional; defaults are the DEFAULT_* consts
+//! squash = 4.0                   # score = tanh(sum / squash)
+//! title_factor = 2.0             # a title hit counts this many times
+//! negated_negative_factor = -0.5 # "没有暴力催收": weight × -0.5 (weakened and flipped)
+//! negated_positive_factor = -1.0 # "不满意" via 不 + 满意: weight × -1
+//! negation_window = 3            # tokens before a term searched for negation words
+//! degree_window = 2              # tokens before a term searched for a degree word
+//! [negation]
+//! words = ["不", "没有"]
+//! [degree.words]
+//! "非常" = 1.8
+//! [negative.terms]
+//! "暴力催收" = -3.0
+//! [positive.terms]
+//! "满意" = 1.5
+//! ```
+//!
+//! Weights: negative terms in `[-5, 0)`, positive in `(0, 5]`, degree factors in `(0, 5]`. A word
+//! may appear in only one of the four lists, and every word must already be normalized.
+//!
+//! # Scoring
+//!
+//! Title and body are scored separately over jieba's default-mode tokens. A lexicon term matches
+//! one token or a run of up to [`MAX_TERM_TOKENS`] consecutive tokens whose concatenation is the
+//! term (longest match first), so multi-word terms work whether or not jieba keeps them whole;
+//! a token that fuses a negation or degree word with a term (`十分满意`, `非暴力`, `较差`, all
+//! words of jieba's dictionary), or a negation with a degree word (`不太`), is read as the two.
+//! For each match, the *window* is the word tokens before it, back to the nearest clause boundary
+//! (`，。！？；：,.!?;:…` or a space) or the previous matched term, whichever is nearer:
+//!
+//! * **degree:** the nearest degree word among the last `degree_window` tokens multiplies the
+//!   weight; if a negation word precedes that degree word (`不太满意`), the degree *softens*
+//!   instead (× 1/factor), while `太不满意` amplifies;
+//! * **negation:** an odd number of negation words among the last `negation_window` tokens
+//!   multiplies by `negated_positive_factor` (positive terms) or `negated_negative_factor`
+//!   (negative terms: a denied complaint is weak evidence of the opposite, not a full reversal);
+//!   an even number cancels out and is recorded as `双重否定`;
+//! * **title:** × `title_factor`.
+//!
+//! The score is `tanh(sum / squash)`, in `[-1, 1]`; the label comes from the thresholds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Deserialize;
+use yuqing_model::{Sentiment, SentimentLabel, SentimentTerm};
+
+use crate::error::TextError;
+use crate::normalize::normalize;
+use crate::segment::{Word, is_word};
+
+/// Default `squash`: `score = tanh(sum / squash)`; one strong term (-3) alone scores ≈ -0.64.
+pub const DEFAULT_SQUASH: f32 = 4.0;
+/// Default `title_factor`: title hits count double.
+pub const DEFAULT_TITLE_FACTOR: f32 = 2.0;
+/// Default `negated_negative_factor`: a negated negative term weakens and flips.
+pub const DEFAULT_NEGATED_NEGATIVE_FACTOR: f32 = -0.5;
+/// Default `negated_positive_factor`: a negated positive term counts as negative.
+pub const DEFAULT_NEGATED_POSITIVE_FACTOR: f32 = -1.0;
+/// Default `negation_window`, in tokens.
+pub const DEFAULT_NEGATION_WINDOW: usize = 3;
+/// Default `degree_window`, in tokens.
+pub const DEFAULT_DEGREE_WINDOW: usize = 2;
+/// Longest run of jieba tokens one lexicon term may span.
+pub const MAX_TERM_TOKENS: usize = 4;
+
+const MAX_TERM_WEIGHT: f32 = 5.0;
+const MAX_DEGREE: f32 = 5.0;
+const MAX_WINDOW: usize = 10;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LexiconFile {
+    #[serde(default)]
+    scoring: ScoringFile,
+    #[serde(default)]
+    negation: NegationFile,
+    #[serde(default)]
+    degree: DegreeFile,
+    #[serde(default)]
+    negative: TermsFile,
+    #[serde(default)]
+    positive: TermsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScoringFile {
+    squash: Option<f32>,
+    title_factor: Option<f32>,
+    negated_negative_factor: Option<f32>,
+    negated_positive_factor: Option<f32>,
+    negation_window: Option<usize>,
+    degree_window: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NegationFile {
+    #[serde(default)]
+    words: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DegreeFile {
+    #[serde(default)]
+    words: BTreeMap<String, f32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TermsFile {
+    #[serde(default)]
+    terms: BTreeMap<String, f32>,
+}
+
+/// What a lexicon word is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Entry {
+    Term(f32),
+    Negation,
+    Degree(f32),
+}
+
+/// The validated lexicon and scoring parameters. Immutable after load.
+#[derive(Debug)]
+pub(crate) struct Lexicon {
+    entries: HashMap<String, Entry>,
+    max_entry_bytes: usize,
+    squash: f32,
+    title_factor: f32,
+    negated_negative_factor: f32,
+    negated_positive_factor: f32,
+    negation_window: usize,
+    degree_window: usize,
+}
+
+impl Lexicon {
+    /// Read and validate a lexicon file.
+    pub(crate) fn load(path: &Path) -> Result<Lexicon, TextError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TextError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Lexicon::parse(&text, path)
+    }
+
+    /// Parse and validate lexicon text; `path` only names the file in errors.
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<Lexicon, TextError> {
+        let file: LexiconFile = toml::from_str(text).map_err(|e| TextError::LexiconSyntax {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        let err = |key: String, reason: String| TextError::Lexicon {
+            path: path.to_path_buf(),
+            key,
+            reason,
+        };
+
+        let s = &file.scoring;
+        let squash = s.squash.unwrap_or(DEFAULT_SQUASH);
+        if !(squash.is_finite() && squash > 0.0) {
+            return Err(err(
+                "scoring.squash".into(),
+                format!("must be > 0, got {squash}"),
+            ));
+        }
+        let title_factor = s.title_factor.unwrap_or(DEFAULT_TITLE_FACTOR);
+        if !(title_factor.is_finite() && (0.0..=10.0).contains(&title_factor)) {
+            return Err(err(
+                "scoring.title_factor".into(),
+                format!("must be in [0, 10], got {title_factor}"),
+            ));
+        }
+        let nn = s
+            .negated_negative_factor
+            .unwrap_or(DEFAULT_NEGATED_NEGATIVE_FACTOR);
+        let np = s
+            .negated_positive_factor
+            .unwrap_or(DEFAULT_NEGATED_POSITIVE_FACTOR);
+        for (key, v) in [
+            ("scoring.negated_negative_factor", nn),
+            ("scoring.negated_positive_factor", np),
+        ] {
+            if !(v.is_finite() && (-2.0..=1.0).contains(&v)) {
+                return Err(err(key.into(), format!("must be in [-2, 1], got {v}")));
+            }
+        }
+        let negation_window = s.negation_window.unwrap_or(DEFAULT_NEGATION_WINDOW);
+        let degree_window = s.degree_window.unwrap_or(DEFAULT_DEGREE_WINDOW);
+        for (key, v) in [
+            ("scoring.negation_window", negation_window),
+            ("scoring.degree_window", degree_window),
+        ] {
+            if v > MAX_WINDOW {
+                return Err(err(
+                    key.into(),
+                    format!("must be at most {MAX_WINDOW}, got {v}"),
+                ));
+            }
+        }
+
+        let mut entries: HashMap<String, Entry> = HashMap::new();
+        let mut add = |table: &str, word: &str, entry: Entry| -> Result<(), TextError> {
+            let key = format!("{table}.{word}");
+            if word.is_empty() {
+                return Err(err(key, "empty word".into()));
+            }
+            let normalized = normalize(word);
+            if normalized != word {
+                return Err(err(key, format!("not normalized: write {normalized:?}")));
+            }
+            if entries.insert(word.to_string(), entry).is_some() {
+                return Err(err(
+                    key,
+                    "word listed more than once across the lexicon".into(),
+                ));
+            }
+            Ok(())
+        };
+        for w in &file.negation.words {
+            add("negation.words", w, Entry::Negation)?;
+        }
+        for (w, &f) in &file.degree.words {
+            if !(f.is_finite() && f > 0.0 && f <= MAX_DEGREE) {
+                return Err(err(
+                    format!("degree.words.{w}"),
+                    format!("factor must be in (0, {MAX_DEGREE}], got {f}"),
+                ));
+            }
+            add("degree.words", w, Entry::Degree(f))?;
+        }
+        for (w, &v) in &file.negative.terms {
+            if !(v.is_finite() && (-MAX_TERM_WEIGHT..0.0).contains(&v)) {
+                return Err(err(
+                    format!("negative.terms.{w}"),
+                    format!("weight must be in [-{MAX_TERM_WEIGHT}, 0), got {v}"),
+                ));
+            }
+            add("negative.terms", w, Entry::Term(v))?;
+        }
+        for (w, &v) in &file.positive.terms {
+            if !(v.is_finite() && v > 0.0 && v <= MAX_TERM_WEIGHT) {
+                return Err(err(
+                    format!("positive.terms.{w}"),
+                    format!("weight must be in (0, {MAX_TERM_WEIGHT}], got {v}"),
+                ));
+            }
+            add("positive.terms", w, Entry::Term(v))?;
+        }
+
+        let max_entry_bytes = entries.keys().map(String::len).max().unwrap_or(0);
+        Ok(Lexicon {
+            entries,
+            max_entry_bytes,
+            squash,
+            title_factor,
+            negated_negative_factor: nn,
+            negated_positive_factor: np,
+            negation_window,
+            degree_window,
+        })
+    }
+
+    /// Number of negative and positive terms.
+    #[cfg(test)]
+    fn term_counts(&self) -> (usize, usize) {
+        let neg = self
+            .entries
+            .values()
+            .filter(|e| matches!(e, Entry::Term(w) if *w < 0.0))
+            .count();
+        let pos = self
+            .entries
+            .values()
+            .filter(|e| matches!(e, Entry::Term(w) if *w > 0.0))
+            .count();
+        (neg, pos)
+    }
+
+    /// Score a document from the jieba tokens of its normalized title and body.
+    pub(crate) fn score(
+        &self,
+        title: &[Word<'_>],
+        body: &[Word<'_>],
+        negative_threshold: f32,
+        positive_threshold: f32,
+    ) -> Sentiment {
+        let mut terms = Vec::new();
+        self.collect(title, self.title_factor, &mut terms);
+        self.collect(body, 1.0, &mut terms);
+        let sum: f32 = terms.iter().map(|t| t.contribution).sum();
+        let score = (sum / self.squash).tanh().clamp(-1.0, 1.0);
+        let label = if score <= negative_threshold {
+            SentimentLabel::Negative
+        } else if score >= positive_threshold {
+            SentimentLabel::Positive
+        } else {
+            SentimentLabel::Neutral
+        };
+        Sentiment {
+            score,
+            label,
+            terms,
+        }
+    }
+
+    /// Turn tokens into units: lexicon matches (longest first), boundaries and other words.
+    fn units(&self, words: &[Word<'_>]) -> Vec<Unit> {
+        let mut units = Vec::with_capacity(words.len());
+        let mut i = 0;
+        while i < words.len() {
+            let w = words[i].text;
+            if !is_word(w) {
+                if is_boundary(w) {
+                    units.push(Unit::Boundary);
+                }
+                i += 1;
+                continue;
+            }
+            // Longest run of tokens i..j whose concatenation is a lexicon entry.
+            let mut found: Option<(usize, Entry)> = None;
+            let mut concat = String::new();
+            for (j, next) in words.iter().enumerate().skip(i).take(MAX_TERM_TOKENS) {
+                concat.push_str(next.text);
+                if concat.len() > self.max_entry_bytes {
+                    break;
+                }
+                if let Some(&e) = self.entries.get(concat.as_str()) {
+                    found = Some((j + 1, e));
+                }
+            }
+            match found {
+                Some((end, entry)) => {
+                    let text = words[i..end].iter().map(|w| w.text).collect::<String>();
+                    units.push(Unit::Entry(text, entry));
+                    i = end;
+                }
+                None => {
+                    match self.split_fused(w) {
+                        Some((modifier, m, term, t)) => {
+                            units.push(Unit::Entry(modifier.to_string(), m));
+                            units.push(Unit::Entry(term.to_string(), t));
+                        }
+                        None => units.push(Unit::Other),
+                    }
+                    i += 1;
+                }
+            }
+        }
+        units
+    }
+
+    /// jieba fuses some modifiers with what follows (`十分满意`, `非暴力`, `较差` are dictionary
+    /// words; HMM makes `不太`): a token that is a negation or degree word followed by a term,
+    /// or a negation word followed by a degree word, is read as those two units. Other pairs
+    /// (`太太`, `莫非`, `无不`) are ordinary words.
+    fn split_fused<'w>(&self, token: &'w str) -> Option<(&'w str, Entry, &'w str, Entry)> {
+        for (k, _) in token.char_indices().skip(1) {
+            let (head, tail) = token.split_at(k);
+            let (Some(&h), Some(&t)) = (self.entries.get(head), self.entries.get(tail)) else {
+                continue;
+            };
+            match (h, t) {
+                (Entry::Negation | Entry::Degree(_), Entry::Term(_))
+                | (Entry::Negation, Entry::Degree(_)) => return Some((head, h, tail, t)),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn collect(&self, words: &[Word<'_>], field_factor: f32, out: &mut Vec<SentimentTerm>) {
+        let units = self.units(words);
+        for (k, unit) in units.iter().enumerate() {
+            let Unit::Entry(term, Entry::Term(weight)) = unit else {
+                continue;
+            };
+            // The window: word units before k, back to a boundary or the previous term.
+            let window_len = self.negation_window.max(self.degree_window);
+            let mut window: Vec<(usize, &Unit)> = Vec::new(); // nearest first
+            for back in (0..k).rev() {
+                match &units[back] {
+                    Unit::Boundary | Unit::Entry(_, Entry::Term(_)) => break,
+                    u => window.push((k - back, u)),
+                }
+                if window.len() == window_len {
+                    break;
+                }
+            }
+            let negations: Vec<(usize, &str)> = window
+                .iter()
+                .take(self.negation_window)
+                .filter_map(|(d, u)| match u {
+                    Unit::Entry(t, Entry::Negation) => Some((*d, t.as_str())),
+                    _ => None,
+                })
+                .collect();
+            let degree = window
+                .iter()
+                .take(self.degree_window)
+                .find_map(|(d, u)| match u {
+                    Unit::Entry(t, Entry::Degree(f)) => Some((*d, t.as_str(), *f)),
+                    _ => None,
+                });
+
+            let mut modifiers = Vec::new();
+            let mut contribution = *weight;
+            if let Some((d, word, factor)) = degree {
+                // A negation farther away than the degree word reads "not very": soften.
+                let softened = negations.iter().any(|&(nd, _)| nd > d);
+                let f = if softened { 1.0 / factor } else { factor };
+                contribution *= f;
+                modifiers.push(format!("程度:{word}×{}", fmt_factor(f)));
+            }
+            if !negations.is_empty() {
+                // Text order for display.
+                let words: Vec<&str> = negations.iter().rev().map(|&(_, w)| w).collect();
+                if negations.len() % 2 == 1 {
+                    contribution *= if *weight < 0.0 {
+                        self.negated_negative_factor
+                    } else {
+                        self.negated_positive_factor
+                    };
+                    modifiers.push(format!("否定:{}", words.join("+")));
+                } else {
+                    modifiers.push(format!("双重否定:{}", words.join("+")));
+                }
+            }
+            if field_factor != 1.0 {
+                contribution *= field_factor;
+                modifiers.push(format!("标题×{}", fmt_factor(field_factor)));
+            }
+            out.push(SentimentTerm {
+                term: term.clone(),
+                weight: *weight,
+                contribution,
+                modifiers,
+            });
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Unit {
+    Boundary,
+    Entry(String, Entry),
+    Other,
+}
+
+/// A non-word token that ends a clause.
+fn is_boundary(token: &str) -> bool {
+    token.chars().any(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '，' | '。'
+                    | '！'
+                    | '？'
+                    | '；'
+                    | '：'
+                    | ','
+                    | '.'
+                    | '!'
+                    | '?'
+                    | ';'
+                    | ':'
+                    | '…'
+                    | '、'
+            )
+    })
+}
+
+/// `1.8` → "1.8", `2.0` → "2", `0.5555` → "0.56".
+fn fmt_factor(f: f32) -> String {
+    let s = format!("{f:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEX: &str = r#"
+[negation]
+words = ["不", "没有"]
+[degree.words]
+"很" = 1.5
+[negative.terms]
+"暴力催收" = -3.0
+"无法提现" = -2.0
+[positive.terms]
+"满意" = 1.5
+"#;
+
+    fn lexicon() -> Lexicon {
+        match Lexicon::parse(LEX, Path::new("test.toml")) {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Words from space-separated tokens (a stand-in for jieba).
+    fn words(text: &str) -> Vec<Word<'_>> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        for tok in text.split('|') {
+            out.push(Word {
+                text: tok,
+                start: pos,
+                end: pos + tok.len(),
+            });
+            pos += tok.len() + 1;
+        }
+        out
+    }
+
+    fn score(tokens: &str) -> Sentiment {
+        lexicon().score(&[], &words(tokens), -0.2, 0.2)
+    }
+
+    #[test]
+    fn multi_token_terms_match_longest_first() {
+        let s = score("用户|无法|提现");
+        assert_eq!(s.terms.len(), 1);
+        assert_eq!(s.terms[0].term, "无法提现");
+        assert_eq!(s.terms[0].contribution, -2.0);
+    }
+
+    #[test]
+    fn double_negation_cancels() {
+        let s = score("不|是|不|满意");
+        assert_eq!(s.terms[0].contribution, 1.5);
+        assert_eq!(s.terms[0].modifiers, vec!["双重否定:不+不".to_string()]);
+    }
+
+    #[test]
+    fn negation_window_is_three_tokens() {
+        let near = score("没有|被|暴力催收");
+        assert_eq!(near.terms[0].contribution, 1.5);
+        let far = score("没有|人|说|过|暴力催收");
+        assert_eq!(far.terms[0].contribution, -3.0);
+    }
+
+    #[test]
+    fn window_stops_at_the_previous_term() {
+        let s = score("不|满意|暴力催收");
+        assert_eq!(s.terms[0].contribution, -1.5);
+        assert_eq!(s.terms[1].contribution, -3.0, "{s:?}");
+    }
+
+    #[test]
+    fn score_is_squashed_and_labelled() {
+        let s = score("暴力催收|暴力催收|暴力催收|暴力催收|暴力催收");
+        assert!(s.score > -1.0 && s.score < -0.99, "{s:?}");
+        assert_eq!(s.label, SentimentLabel::Negative);
+        let s = score("今天|天气");
+        assert_eq!(
+            (s.score, s.label, s.terms.len()),
+            (0.0, SentimentLabel::Neutral, 0)
+        );
+    }
+
+    #[test]
+    fn a_word_in_two_lists_is_rejected() {
+        let text = format!("{LEX}\"不\" = 1.0\n");
+        let Err(e) = Lexicon::parse(&text, Path::new("x.toml")) else {
+            panic!("must fail");
+        };
+        assert!(e.to_string().contains("positive.terms.不"), "{e}");
+    }
+
+    #[test]
+    fn shipped_lexicon_counts() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sentiment.toml");
+        let lex = match Lexicon::load(&path) {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        };
+        let (neg, pos) = lex.term_counts();
+        assert!(neg >= 150 && pos >= 80, "{neg} negative, {pos} positive");
+    }
+
+    #[test]
+    fn factors_print_compactly() {
+        assert_eq!(fmt_factor(1.8), "1.8");
+        assert_eq!(fmt_factor(2.0), "2");
+        assert_eq!(fmt_factor(1.0 / 1.8), "0.56");
+    }
+}

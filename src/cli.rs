@@ -1,0 +1,390 @@
+//! Command-line interface.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use clap::{Parser, Subcommand, ValueEnum};
+use yuqing_config::{Config, ConfigErrors, Overrides};
+use yuqing_connectors::Registry;
+use yuqing_index::{DocIndex, IndexError, SearchOptions, SortOrder};
+use yuqing_store::Store;
+use yuqing_text::{Analyzer, AnalyzerOptions};
+
+/// yuqing (舆情): 24-hour public-opinion monitoring for a consumer-credit company.
+///
+/// Polls news feeds and other sources, segments Chinese text with jieba, scores every
+/// document for mentions of the watched company and for sentiment, and indexes it for search.
+#[derive(Debug, Parser)]
+#[command(name = "yuqing", version, about, long_about)]
+pub struct Cli {
+    /// The settings file; connectors and entities are found from it.
+    #[arg(
+        long,
+        global = true,
+        env = "YUQING_CONFIG",
+        default_value = "config/yuqing.toml"
+    )]
+    pub config: PathBuf,
+    /// Data directory (index and database); overrides the file and YUQING_DATA_DIR.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: poll every enabled source until SIGINT or SIGTERM.
+    Run,
+    /// Run the daemon against a simulated web on 127.0.0.1 (feeds that fill up over time).
+    Demo(crate::demo::DemoArgs),
+    /// Validate the configuration without network I/O; exit code 3 when anything is wrong.
+    Check,
+    /// Search the collected documents (works while `run` or `demo` is running).
+    Search(SearchArgs),
+    /// Show every source's health, last success and last error.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the search index from the database (stop the daemon first).
+    Reindex,
+}
+
+/// `yuqing search`.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Words, "phrases", AND/OR/-word, field:value (source, channel, sentiment, entity, tag).
+    pub query: String,
+    /// Most hits to show.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    pub limit: usize,
+    /// Order of hits.
+    #[arg(long, value_enum, default_value_t = Sort::Relevance)]
+    pub sort: Sort,
+    /// Print JSON (one object with `total` and `hits`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Hit order.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Sort {
+    /// Best match first.
+    Relevance,
+    /// Newest first.
+    Time,
+}
+
+/// A failure the exit code distinguishes.
+#[derive(Debug, thiserror::Error)]
+pub enum Fatal {
+    /// Configuration is invalid.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Map an error to the documented exit code.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<Fatal>().is_some() || e.downcast_ref::<ConfigErrors>().is_some() {
+        return 3;
+    }
+    if let Some(IndexError::Locked(_)) = e.downcast_ref::<IndexError>() {
+        return 4;
+    }
+    if let Some(yuqing_pipeline::PipelineError::Index(IndexError::Locked(_))) =
+        e.downcast_ref::<yuqing_pipeline::PipelineError>()
+    {
+        return 4;
+    }
+    if let Some(yuqing_pipeline::PipelineError::Config(_)) =
+        e.downcast_ref::<yuqing_pipeline::PipelineError>()
+    {
+        return 3;
+    }
+    1
+}
+
+/// The process environment as a map (the config crate never reads it itself).
+pub fn env_map() -> HashMap<String, String> {
+    std::env::vars().collect()
+}
+
+/// Load and validate the configuration.
+pub fn load_config(cli: &Cli) -> Result<Config> {
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        bind: None,
+    };
+    Ok(yuqing_config::load(&cli.config, &env_map(), &overrides)?)
+}
+
+/// Build the analyzer from the settings and entities.
+pub fn analyzer(config: &Config) -> Result<Analyzer> {
+    let a = &config.settings.analysis;
+    let opts = AnalyzerOptions {
+        user_dicts: a.user_dicts.clone(),
+        sentiment_lexicon: a.sentiment_lexicon.clone(),
+        negative_threshold: a.negative_threshold,
+        positive_threshold: a.positive_threshold,
+    };
+    Analyzer::load(&opts, &config.entities).map_err(|e| Fatal::Config(e.to_string()).into())
+}
+
+/// `data_dir/index` and `data_dir/yuqing.db`.
+pub fn paths(config: &Config) -> (PathBuf, PathBuf) {
+    let d = &config.settings.data_dir;
+    (d.join("index"), d.join("yuqing.db"))
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Check => check(&cli),
+        Command::Run => {
+            let config = load_config(&cli)?;
+            crate::logging::init(&config.settings.log);
+            runtime()?.block_on(daemon(config, None))
+        }
+        Command::Demo(args) => crate::demo::run(&cli, args),
+        Command::Search(args) => search(&cli, args),
+        Command::Status { json } => status(&cli, *json),
+        Command::Reindex => reindex(&cli),
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("yuqing-rt")
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Run the pipeline until a signal (or `until` resolves), then shut down cleanly.
+pub async fn daemon(config: Config, until: Option<StopFuture>) -> Result<()> {
+    daemon_with(config, until, |_| {}).await
+}
+
+/// A future that stops the daemon when it resolves.
+pub type StopFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// [`daemon`], calling `watch` with the pipeline's live counters once it runs.
+pub async fn daemon_with(
+    config: Config,
+    until: Option<StopFuture>,
+    watch: impl FnOnce(&Arc<yuqing_pipeline::Stats>),
+) -> Result<()> {
+    let (index_dir, db) = paths(&config);
+    let analyzer = Arc::new(analyzer(&config)?);
+    let store = Arc::new(
+        Store::open(&db, config.settings.pipeline.failing_after)
+            .with_context(|| format!("cannot open database {}", db.display()))?,
+    );
+    let index = Arc::new(DocIndex::open(&index_dir, analyzer.tokenizer())?);
+    let running = yuqing_pipeline::start(&config, &Registry::builtin(), analyzer, index, store)?;
+    watch(&running.stats);
+    tracing::info!(data_dir = %config.settings.data_dir.display(), "yuqing running; SIGINT or SIGTERM stops it");
+    let stop = async {
+        match until {
+            Some(f) => f.await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = shutdown_signal() => tracing::info!("signal received; shutting down"),
+        _ = stop => {}
+    }
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn check(cli: &Cli) -> Result<()> {
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        bind: None,
+    };
+    let (config, errors) = yuqing_config::load_partial(&cli.config, &env_map(), &overrides);
+    let mut problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let Some(config) = config else {
+        print_errors(problems.iter().cloned());
+        return Err(Fatal::Config(format!("{} configuration error(s)", problems.len())).into());
+    };
+    let registry = Registry::builtin();
+    for spec in &config.sources {
+        if let Err(errs) = registry.build(spec) {
+            problems.extend(errs.iter().map(ToString::to_string));
+        }
+    }
+    let files_ok = errors
+        .iter()
+        .all(|e| e.file != config.settings.entities_file && !e.key.starts_with("analysis."));
+    if files_ok && let Err(e) = analyzer(&config) {
+        problems.push(e.to_string());
+    }
+    if !problems.is_empty() {
+        print_errors(problems.iter().cloned());
+        return Err(Fatal::Config(format!("{} configuration error(s)", problems.len())).into());
+    }
+    let enabled = config.sources.iter().filter(|s| s.enabled).count();
+    println!(
+        "ok: {} ({} entities, {} sources of which {} enabled, data in {})",
+        config.config_file.display(),
+        config.entities.len(),
+        config.sources.len(),
+        enabled,
+        config.settings.data_dir.display()
+    );
+    Ok(())
+}
+
+fn print_errors(errs: impl Iterator<Item = String>) {
+    for e in errs {
+        println!("error: {e}");
+    }
+}
+
+fn open_read(config: &Config) -> Result<(DocIndex, PathBuf)> {
+    let (index_dir, db) = paths(config);
+    if !index_dir.join("meta.json").exists() {
+        return Err(anyhow!(
+            "no index in {}: run `yuqing run` or `yuqing demo` first",
+            index_dir.display()
+        ));
+    }
+    let analyzer = analyzer(config)?;
+    Ok((DocIndex::open(&index_dir, analyzer.tokenizer())?, db))
+}
+
+fn search(cli: &Cli, args: &SearchArgs) -> Result<()> {
+    let config = load_config(cli)?;
+    let (index, _) = open_read(&config)?;
+    let opts = SearchOptions {
+        limit: args.limit,
+        sort: match args.sort {
+            Sort::Relevance => SortOrder::Relevance,
+            Sort::Time => SortOrder::Time,
+        },
+        ..SearchOptions::default()
+    };
+    let res = index.search(&args.query, &opts)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&res)?);
+        return Ok(());
+    }
+    let tz: chrono_tz::Tz = config
+        .settings
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::Asia::Shanghai);
+    println!("{} 条结果 (显示 {} 条)", res.total, res.hits.len());
+    for h in &res.hits {
+        let time = h
+            .time
+            .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "-".into());
+        let label = yuqing_model::SentimentLabel::parse(&h.sentiment).map_or("?", |l| l.zh());
+        println!(
+            "\n{time}  [{}]  {}  {}({:+.2})",
+            h.source,
+            h.title_snippet.marked("【", "】"),
+            label,
+            h.sentiment_score
+        );
+        if !h.entities.is_empty() {
+            println!("  提及: {}", h.entities.join(", "));
+        }
+        println!("  {}", h.snippet.marked("【", "】").replace('\n', " "));
+        if let Some(u) = &h.url {
+            println!("  {u}");
+        }
+    }
+    Ok(())
+}
+
+fn status(cli: &Cli, json: bool) -> Result<()> {
+    let config = load_config(cli)?;
+    let (_, db) = paths(&config);
+    if !db.exists() {
+        return Err(anyhow!(
+            "no database at {}: run `yuqing run` first",
+            db.display()
+        ));
+    }
+    let store = Store::open_read_only(&db)?;
+    let states = store.source_states()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&states)?);
+        return Ok(());
+    }
+    println!(
+        "{:<28} {:<9} {:>6} {:>6} {:>5}  last error",
+        "source", "health", "docs", "polls", "fails"
+    );
+    for s in states {
+        println!(
+            "{:<28} {:<9} {:>6} {:>6} {:>5}  {}",
+            s.id.as_str(),
+            s.health.as_str(),
+            s.docs_total,
+            s.polls_total,
+            s.consecutive_failures,
+            s.last_error.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}
+
+fn reindex(cli: &Cli) -> Result<()> {
+    let config = load_config(cli)?;
+    crate::logging::init(&config.settings.log);
+    let (index_dir, db) = paths(&config);
+    let analyzer = analyzer(&config)?;
+    let store = Store::open(&db, config.settings.pipeline.failing_after)?;
+    // Stored documents are indexed as they are: their analysis (and any correction) is kept.
+    let index = DocIndex::open(&index_dir, analyzer.tokenizer())?;
+    let p = &config.settings.pipeline;
+    let mut writer = index.writer(
+        p.index_writer_threads,
+        p.index_writer_memory_mb * 1024 * 1024,
+    )?;
+    let total = store.document_count()?;
+    writer.delete_all()?;
+    let mut done = 0u64;
+    store.for_each_document::<anyhow::Error>(1000, |docs| {
+        for d in &docs {
+            writer.upsert(d)?;
+        }
+        done += docs.len() as u64;
+        eprint!("\rreindexing {done}/{total}");
+        Ok(())
+    })?;
+    writer.commit()?;
+    eprintln!("\rreindexed {done} documents into {}", index_dir.display());
+    Ok(())
+}

@@ -1,0 +1,335 @@
+//! End-to-end: the real `yuqing` binary against feeds served on 127.0.0.1.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+const T: Duration = Duration::from_secs(60);
+
+fn complaint_items() -> Vec<Item> {
+    vec![
+        item(
+            "rss-1",
+            "恒信消费金融被曝暴力催收",
+            "多名借款人投诉恒信消费金融暴力催收，催收人员频繁骚扰通讯录联系人，引发不满。",
+        ),
+        item(
+            "rss-2",
+            "央行发布消费金融新规",
+            "新规明确贷款年化利率应当公开透明，保护消费者合法权益。",
+        ),
+    ]
+}
+
+#[test]
+fn feeds_become_searchable_with_entities_and_sentiment() {
+    let server = FixtureServer::start(vec![
+        ("rss.xml", Route::Rss(complaint_items())),
+        (
+            "atom.xml",
+            Route::Atom(vec![item(
+                "urn:a:1",
+                "恒易借用户点赞服务升级",
+                "恒易借上线新功能，用户普遍好评，服务便捷高效。",
+            )]),
+        ),
+        (
+            "gbk.xml",
+            Route::RssGbk(vec![item(
+                "gbk-1",
+                "南方消费者报：随心花乱收费引投诉",
+                "消费者反映随心花收取高额会员费和担保费，已向监管部门投诉维权。",
+            )]),
+        ),
+    ]);
+    let inst = Install::new("");
+    inst.feed("news/rss", &server.url("rss.xml"));
+    inst.feed("news/atom", &server.url("atom.xml"));
+    inst.feed("local/gbk", &server.url("gbk.xml"));
+    let daemon = inst.daemon();
+    wait_for("4 documents committed", T, || inst.docs_total() >= 4);
+
+    let hits = inst.search("暴力催收");
+    assert_eq!(hits["total"], 1, "{hits}");
+    let h = &hits["hits"][0];
+    assert_eq!(h["title"], "恒信消费金融被曝暴力催收");
+    assert_eq!(h["sentiment"], "negative");
+    assert_eq!(h["entities"][0], "hengxin");
+    assert!(
+        h["snippet"]["highlights"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+
+    // The GBK feed decoded right: its Chinese words are searchable.
+    let hits = inst.search("会员费");
+    assert_eq!(hits["total"], 1, "{hits}");
+    assert_eq!(hits["hits"][0]["source"], "local/gbk");
+    assert_eq!(hits["hits"][0]["entities"][0], "hengxin");
+    assert_eq!(hits["hits"][0]["sentiment"], "negative");
+
+    let hits = inst.search("点赞");
+    assert_eq!(hits["hits"][0]["sentiment"], "positive", "{hits}");
+    assert_eq!(inst.search("entity:hengxin")["total"], 3);
+
+    // The human-readable output highlights and labels in Chinese.
+    let out = inst.run(&["search", "暴力催收"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("【暴力催收】") && text.contains("负面"),
+        "{text}"
+    );
+    assert!(daemon.terminate().success());
+}
+
+#[test]
+fn broken_sources_are_recorded_and_the_others_keep_going() {
+    let server = FixtureServer::start(vec![
+        ("good.xml", Route::Rss(complaint_items())),
+        ("err500.xml", Route::Status(500)),
+        ("garbage.xml", Route::Garbage),
+        ("slow.xml", Route::Slow(Duration::from_secs(20))),
+    ]);
+    let inst = Install::new("");
+    for name in ["good", "err500", "garbage", "slow"] {
+        inst.feed(name, &server.url(&format!("{name}.xml")));
+    }
+    let daemon = inst.daemon();
+    wait_for("every broken source to report its error", T, || {
+        let st = inst.status();
+        let class = |id: &str| {
+            st.iter()
+                .find(|s| s["id"] == id)
+                .and_then(|s| s["last_error_class"].as_str().map(str::to_string))
+        };
+        class("err500").as_deref() == Some("server")
+            && class("garbage").as_deref() == Some("parse")
+            && class("slow").as_deref() == Some("timeout")
+    });
+    // The good source was indexed, and is polled again while the others fail.
+    let good = inst.source("good").unwrap();
+    assert_eq!(good["health"], "ok");
+    assert_eq!(good["docs_total"], 2);
+    let polls = good["polls_total"].as_u64().unwrap();
+    wait_for("the good source to be polled again", T, || {
+        inst.source("good").unwrap()["polls_total"]
+            .as_u64()
+            .unwrap()
+            > polls
+    });
+    wait_for("repeated failures to mark err500 failing", T, || {
+        inst.source("err500").unwrap()["health"] == "failing"
+    });
+    assert_eq!(inst.source("err500").unwrap()["last_error"], "HTTP 500");
+    // Recovery: the broken source comes back and is picked up without a restart.
+    server.set(
+        "err500.xml",
+        Route::Rss(vec![item("back-1", "恢复后的新闻", "源已恢复正常")]),
+    );
+    wait_for("err500 to recover", T, || {
+        inst.source("err500").unwrap()["health"] == "ok"
+    });
+    assert_eq!(inst.search("恢复")["total"], 1);
+    assert!(daemon.terminate().success());
+}
+
+#[test]
+fn restarts_keep_every_item_exactly_once() {
+    let server = FixtureServer::start(vec![("feed.xml", Route::Rss(complaint_items()))]);
+    let inst = Install::new("");
+    inst.feed("news/feed", &server.url("feed.xml"));
+
+    let d = inst.daemon();
+    wait_for("first 2 documents", T, || inst.docs_total() >= 2);
+    assert!(
+        d.terminate().success(),
+        "SIGTERM must end the daemon cleanly"
+    );
+
+    let mut items = complaint_items();
+    items.push(item(
+        "rss-3",
+        "恒信分期回应投诉",
+        "恒信分期表示将整改催收外包。",
+    ));
+    server.set("feed.xml", Route::Rss(items.clone()));
+    let d = inst.daemon();
+    wait_for("the third document", T, || inst.docs_total() >= 3);
+    d.kill();
+
+    items.push(item("rss-4", "消费金融行业观察", "行业整体运行平稳。"));
+    server.set("feed.xml", Route::Rss(items.clone()));
+    let d = inst.daemon();
+    wait_for("the fourth document after SIGKILL", T, || {
+        inst.docs_total() >= 4
+    });
+    // A few more polls of an unchanged feed must not duplicate anything.
+    let seen = server.seen("feed.xml").len();
+    wait_for("two more polls", T, || {
+        server.seen("feed.xml").len() >= seen + 2
+    });
+    assert!(d.terminate().success());
+
+    let ids = inst.ids("");
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert_eq!(unique.len(), 4, "duplicates in the index: {ids:?}");
+    assert_eq!(inst.search("恒信分期")["total"], 1);
+}
+
+#[test]
+fn validators_are_saved_only_after_items_are_committed() {
+    // A commit interval far longer than the test: the first poll's items sit in the writer.
+    let server = FixtureServer::start(vec![("feed.xml", Route::Rss(complaint_items()))]);
+    let inst = Install::new("[pipeline]\ncommit_interval_ms = 600000\nmax_batch_docs = 1000\n");
+    inst.feed("news/feed", &server.url("feed.xml"));
+    let d = inst.daemon();
+    wait_for("the first fetch", T, || !server.seen("feed.xml").is_empty());
+    // Killed before the commit: nothing stored, and the ETag was not saved either.
+    std::thread::sleep(Duration::from_millis(300));
+    d.kill();
+    assert_eq!(inst.docs_total(), 0);
+    let src = inst.source("news/feed");
+    assert!(
+        src.as_ref()
+            .is_none_or(|s| s["checkpoint"]["etag"].is_null()),
+        "{src:?}"
+    );
+
+    // Restarted with fast commits: the same items are fetched again, unconditionally.
+    std::fs::write(
+        inst.config(),
+        std::fs::read_to_string(inst.config())
+            .unwrap()
+            .replace("commit_interval_ms = 600000", "commit_interval_ms = 200"),
+    )
+    .unwrap();
+    let before = server.seen("feed.xml").len();
+    let d = inst.daemon();
+    wait_for("both items stored", T, || inst.docs_total() >= 2);
+    let again = &server.seen("feed.xml")[before];
+    assert_eq!(
+        again.if_none_match, None,
+        "the ETag must not have been saved before the items"
+    );
+    assert_eq!(again.status, 200);
+    assert!(inst.source("news/feed").unwrap()["checkpoint"]["etag"].is_string());
+
+    // From now on the feed answers 304, which is not parsed and changes nothing.
+    wait_for("a 304", T, || {
+        server.seen("feed.xml").iter().any(|s| s.status == 304)
+    });
+    let polls = inst.source("news/feed").unwrap()["polls_total"]
+        .as_u64()
+        .unwrap();
+    wait_for("the 304 poll recorded", T, || {
+        inst.source("news/feed").unwrap()["polls_total"]
+            .as_u64()
+            .unwrap()
+            > polls
+    });
+    let src = inst.source("news/feed").unwrap();
+    assert_eq!(src["docs_total"], 2);
+    assert_eq!(src["health"], "ok");
+    assert!(d.terminate().success());
+    assert_eq!(inst.ids("").len(), 2);
+}
+
+#[test]
+fn a_second_daemon_on_the_same_data_is_refused() {
+    let server = FixtureServer::start(vec![("feed.xml", Route::Rss(complaint_items()))]);
+    let inst = Install::new("");
+    inst.feed("news/feed", &server.url("feed.xml"));
+    let d = inst.daemon();
+    wait_for("first documents", T, || inst.docs_total() >= 2);
+    let out = inst.run(&["run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("locked by another writer"));
+    assert!(d.terminate().success());
+}
+
+#[test]
+fn check_reports_each_mistake_with_file_key_and_reason() {
+    let inst = Install::new("");
+    inst.connector("news/typo", "version = 1\nkind = \"feed\"\nintervall_secs = 60\n[params]\nurl = \"https://a.example/rss\"\n");
+    inst.connector(
+        "news/badurl",
+        "version = 1\nkind = \"feed\"\n[params]\nurl = \"https//missing-colon.example/rss\"\n",
+    );
+    inst.connector("news/secret", "version = 1\nkind = \"feed\"\n[params]\nurl = \"https://a.example/rss?token=${YUQING_TEST_FEED_TOKEN}\"\n");
+    let out = inst
+        .cmd()
+        .arg("check")
+        .env_remove("YUQING_TEST_FEED_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = stdout(&out);
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 3, "{text}");
+    let has = |file: &str, key: &str, reason: &str| {
+        errors
+            .iter()
+            .any(|l| l.contains(file) && l.contains(&format!(": {key}: ")) && l.contains(reason))
+    };
+    assert!(
+        has(
+            "news/typo.toml",
+            "intervall_secs",
+            "unknown field `intervall_secs`"
+        ),
+        "{text}"
+    );
+    assert!(
+        has("news/badurl.toml", "params.url", "not a valid URL"),
+        "{text}"
+    );
+    assert!(
+        has(
+            "news/secret.toml",
+            "params.url",
+            "`YUQING_TEST_FEED_TOKEN` is not set"
+        ),
+        "{text}"
+    );
+
+    // With the secret set and the mistakes fixed, check passes and never prints the secret.
+    std::fs::remove_file(inst.dir.path().join("connectors/news/typo.toml")).unwrap();
+    std::fs::remove_file(inst.dir.path().join("connectors/news/badurl.toml")).unwrap();
+    let out = inst
+        .cmd()
+        .arg("check")
+        .env("YUQING_TEST_FEED_TOKEN", "tok-s3cr3t")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("ok: "));
+    assert!(!stdout(&out).contains("tok-s3cr3t"));
+}
+
+#[test]
+fn the_repository_configuration_is_valid() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yuqing"))
+        .args([
+            "--config",
+            &path_str(&repo().join("config/yuqing.toml")),
+            "check",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
