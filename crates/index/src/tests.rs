@@ -41,7 +41,11 @@ fn doc(a: &Analyzer, id: &str, title: &str, body: &str, hour: u32) -> Document {
         tags: vec!["authoritative".into()],
     };
     let analysis = a.analyze(&raw);
-    Document { raw, analysis }
+    Document {
+        raw,
+        analysis,
+        cluster: None,
+    }
 }
 
 fn open(dir: &std::path::Path, a: &Analyzer) -> DocIndex {

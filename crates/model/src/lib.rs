@@ -298,8 +298,149 @@ pub struct Analysis {
     pub mentions: Vec<Mention>,
     /// Document-level sentiment.
     pub sentiment: Sentiment,
+    /// Sentiment towards each mentioned entity, from the sentences around its mentions.
+    #[serde(default)]
+    pub entity_sentiments: Vec<EntitySentiment>,
+    /// Risk categories (ids from `config/risk.toml`, e.g. `collection`), with evidence.
+    #[serde(default)]
+    pub risks: Vec<RiskTag>,
+    /// The seven review dimensions that apply, with evidence.
+    #[serde(default)]
+    pub dimensions: Vec<DimensionTag>,
+    /// 64-bit SimHash of the normalized text, for near-duplicate clustering.
+    #[serde(default)]
+    pub simhash: u64,
     /// Version of the analyzer that produced this, bumped when results would change.
     pub analyzer_version: u32,
+}
+
+/// Sentiment towards one entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntitySentiment {
+    /// Entity id.
+    pub entity_id: String,
+    /// The judgement, with the terms from the sentences around the entity's mentions.
+    pub sentiment: Sentiment,
+}
+
+/// A risk category found in a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskTag {
+    /// Category id as configured (e.g. `collection`, `fees`, `personal_data`).
+    pub id: String,
+    /// The terms that triggered it, in text order, distinct.
+    pub evidence: Vec<String>,
+}
+
+/// The seven dimensions of the improvement workflow's review (人 事 财 物 信息 安全 文化).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// 人: people (staff conduct, training, appraisal, care).
+    People,
+    /// 事: business process.
+    Process,
+    /// 财: finance (pricing, fees, funds).
+    Finance,
+    /// 物: materials and facilities.
+    Materials,
+    /// 信息: information (disclosure, data, communication).
+    Information,
+    /// 安全: security (data security, fund safety, personal safety).
+    Security,
+    /// 文化: culture (values, customer orientation).
+    Culture,
+}
+
+impl Dimension {
+    /// All seven, in the workflow's order.
+    pub const ALL: [Dimension; 7] = [
+        Dimension::People,
+        Dimension::Process,
+        Dimension::Finance,
+        Dimension::Materials,
+        Dimension::Information,
+        Dimension::Security,
+        Dimension::Culture,
+    ];
+
+    /// The id used in config files, the index and queries (`dim:people`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::People => "people",
+            Dimension::Process => "process",
+            Dimension::Finance => "finance",
+            Dimension::Materials => "materials",
+            Dimension::Information => "information",
+            Dimension::Security => "security",
+            Dimension::Culture => "culture",
+        }
+    }
+
+    /// The Chinese name: 人 事 财 物 信息 安全 文化.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Dimension::People => "人",
+            Dimension::Process => "事",
+            Dimension::Finance => "财",
+            Dimension::Materials => "物",
+            Dimension::Information => "信息",
+            Dimension::Security => "安全",
+            Dimension::Culture => "文化",
+        }
+    }
+
+    /// Parse the id or the Chinese name.
+    pub fn parse(s: &str) -> Option<Dimension> {
+        Dimension::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s || d.zh() == s)
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A review dimension found in a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DimensionTag {
+    /// The dimension.
+    pub dimension: Dimension,
+    /// The terms that triggered it, in text order, distinct.
+    pub evidence: Vec<String>,
+}
+
+/// The near-duplicate cluster a document belongs to: reposts of one story share it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// Cluster id: the id of the cluster's first document.
+    pub id: DocId,
+    /// Source of the cluster's first document (where the story surfaced).
+    pub first_source: SourceId,
+    /// Time of the cluster's first document.
+    pub first_seen: DateTime<Utc>,
+    /// Documents in the cluster, this one included, when it was assigned.
+    pub size: u32,
+}
+
+/// An analyst's correction of a document's analysis; kept and respected on re-analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Correction {
+    /// The document.
+    pub doc_id: DocId,
+    /// Corrected document-level label, if the label was corrected.
+    pub label: Option<SentimentLabel>,
+    /// Entity ids whose mentions in this document are false.
+    pub false_mentions: Vec<String>,
+    /// Who corrected it.
+    pub by: String,
+    /// Why, in the analyst's words.
+    pub note: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 impl Analysis {
@@ -320,8 +461,11 @@ impl Analysis {
 pub struct Document {
     /// The document as fetched.
     pub raw: RawDoc,
-    /// What the analyzer found.
+    /// What the analyzer found (with any correction applied).
     pub analysis: Analysis,
+    /// Its near-duplicate cluster, once assigned at commit time.
+    #[serde(default)]
+    pub cluster: Option<ClusterInfo>,
 }
 
 /// A source's progress marker. Saved only after the documents it covers are committed.
@@ -460,6 +604,14 @@ mod tests {
     }
 
     #[test]
+    fn dimensions_parse_by_id_and_chinese_name() {
+        for d in Dimension::ALL {
+            assert_eq!(Dimension::parse(d.as_str()), Some(d));
+            assert_eq!(Dimension::parse(d.zh()), Some(d));
+        }
+    }
+
+    #[test]
     fn entity_ids_are_distinct_in_first_mention_order() {
         let m = |e: &str| Mention {
             entity_id: e.into(),
@@ -475,6 +627,10 @@ mod tests {
             token_count: 0,
             mentions: vec![m("b"), m("a"), m("b")],
             sentiment: Sentiment::neutral(),
+            entity_sentiments: vec![],
+            risks: vec![],
+            dimensions: vec![],
+            simhash: 0,
             analyzer_version: 1,
         };
         assert_eq!(a.entity_ids(), vec!["b".to_string(), "a".to_string()]);

@@ -71,7 +71,11 @@ pub(crate) fn analyze_worker(
                                 content_hash: hash,
                             });
                             let analysis = analyzer.analyze(&raw);
-                            docs.push(Document { raw, analysis });
+                            docs.push(Document {
+                                raw,
+                                analysis,
+                                cluster: None,
+                            });
                         }
                         let n = docs.len() as u64;
                         (

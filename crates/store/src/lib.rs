@@ -24,7 +24,11 @@ use serde::Serialize;
 use yuqing_model::{Checkpoint, DocId, Document, ErrorClass, SourceHealth, SourceId};
 
 /// Migrations, in order; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_analysis.sql"),
+    include_str!("migrations/0003_incidents.sql"),
+];
 
 /// How long a writer waits for the database lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

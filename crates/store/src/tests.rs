@@ -22,8 +22,13 @@ fn doc(id: &str, title: &str) -> Document {
             token_count: 2,
             mentions: vec![],
             sentiment: Sentiment::neutral(),
+            entity_sentiments: vec![],
+            risks: vec![],
+            dimensions: vec![],
+            simhash: 0,
             analyzer_version: 1,
         },
+        cluster: None,
     }
 }
 

@@ -176,6 +176,10 @@ impl Analyzer {
             token_count,
             mentions,
             sentiment,
+            entity_sentiments: Vec::new(),
+            risks: Vec::new(),
+            dimensions: Vec::new(),
+            simhash: 0,
             analyzer_version: ANALYZER_VERSION,
         }
     }

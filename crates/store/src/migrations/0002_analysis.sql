@@ -1,0 +1,1 @@
+-- Analysis: corrections, near-duplicate clusters (filled by the analysis work).

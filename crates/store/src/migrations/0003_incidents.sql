@@ -1,0 +1,1 @@
+-- Incidents, notifications outbox (filled by the incidents work).
