@@ -577,6 +577,118 @@ impl fmt::Display for ErrorClass {
     }
 }
 
+/// How serious an incident or alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// 低: worth a look.
+    Low,
+    /// 中: act today.
+    Medium,
+    /// 高: act now.
+    High,
+    /// 紧急: wake people up.
+    Critical,
+}
+
+impl Severity {
+    /// All, in increasing order.
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The id used in config files and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The Chinese name.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Severity::Low => "低",
+            Severity::Medium => "中",
+            Severity::High => "高",
+            Severity::Critical => "紧急",
+        }
+    }
+
+    /// Parse the id.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a notification is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// An incident opened (or reopened).
+    Opened,
+    /// An open incident's severity rose.
+    Escalated,
+    /// New documents attached to an open incident (grouped follow-up).
+    Update,
+    /// An incident resolved.
+    Resolved,
+    /// A reminder (unacknowledged incident, overdue measure).
+    Reminder,
+    /// Several notifications folded into one because of a rate limit.
+    Digest,
+    /// A daily or weekly briefing.
+    Briefing,
+}
+
+/// A document cited in a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifiedDoc {
+    /// Title (plain text).
+    pub title: String,
+    /// Link to the original, if any.
+    pub url: Option<String>,
+    /// Source display name or id.
+    pub source: String,
+    /// Publication (else fetch) time.
+    pub time: Option<DateTime<Utc>>,
+}
+
+/// A chat notification, platform-neutral: each notifier renders it within its platform's
+/// limits. Stored as JSON in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Why it is sent.
+    pub kind: NotificationKind,
+    /// The incident it is about, if any.
+    pub incident_id: Option<i64>,
+    /// Severity shown in the message.
+    pub severity: Severity,
+    /// One-line Chinese title, e.g. `【高】恒信消费金融 负面舆情激增`.
+    pub title: String,
+    /// The entity concerned (display name), if any.
+    pub entity: Option<String>,
+    /// Chinese markdown lines: rule, numbers against the threshold, top terms.
+    pub lines: Vec<String>,
+    /// 3–5 top documents.
+    pub top_docs: Vec<NotifiedDoc>,
+    /// Link to the incident (or page) in the console.
+    pub console_url: Option<String>,
+    /// Platform user ids or phone numbers to @-mention, where the platform allows.
+    pub mentions: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
