@@ -129,6 +129,8 @@ fn load_settings(
         data_dir: resolve(&base, raw.data_dir),
         connectors_dir: resolve(&base, raw.connectors_dir),
         entities_file: resolve(&base, raw.entities_file),
+        rules_file: resolve(&base, raw.rules_file),
+        notify_file: resolve(&base, raw.notify_file),
         timezone: raw.timezone,
         server: raw.server,
         log: raw.log,
@@ -142,6 +144,7 @@ fn load_settings(
                 .map(|p| resolve(&base, p))
                 .collect(),
             sentiment_lexicon: resolve(&base, raw.analysis.sentiment_lexicon),
+            risk_rules: resolve(&base, raw.analysis.risk_rules),
             negative_threshold: raw.analysis.negative_threshold,
             positive_threshold: raw.analysis.positive_threshold,
         },
@@ -212,6 +215,25 @@ fn validate(file: &Path, s: &Settings, errors: &mut Errors) {
     if f.max_body_bytes < 1024 {
         errors.push(file, "fetch.max_body_bytes", "must be at least 1024");
     }
+    for (i, n) in f.allowed_networks.iter().enumerate() {
+        if n.parse::<ipnet::IpNet>().is_err() {
+            errors.push(
+                file,
+                format!("fetch.allowed_networks[{i}]"),
+                format!("`{n}` is not a network like 10.20.0.0/16"),
+            );
+        }
+    }
+    if f.per_host_requests_per_minute == 0 {
+        errors.push(
+            file,
+            "fetch.per_host_requests_per_minute",
+            "must be at least 1",
+        );
+    }
+    if f.per_host_max_concurrent == 0 {
+        errors.push(file, "fetch.per_host_max_concurrent", "must be at least 1");
+    }
     if f.user_agent.trim().is_empty() {
         errors.push(
             file,
@@ -273,6 +295,18 @@ fn validate(file: &Path, s: &Settings, errors: &mut Errors) {
             format!("no such file: {}", a.sentiment_lexicon.display()),
         );
     }
+    if !a.risk_rules.is_file() {
+        errors.push(
+            file,
+            "analysis.risk_rules",
+            format!("no such file: {}", a.risk_rules.display()),
+        );
+    }
+    for (key, f) in [("rules_file", &s.rules_file), ("notify_file", &s.notify_file)] {
+        if !f.is_file() {
+            errors.push(file, key, format!("no such file: {}", f.display()));
+        }
+    }
     if !s.entities_file.is_file() {
         errors.push(
             file,
@@ -301,6 +335,9 @@ mod tests {
         std::fs::write(c.join("yuqing.toml"), yuqing).unwrap();
         std::fs::write(c.join("dict/yuqing.txt"), "恒信消费金融 1000 nt\n").unwrap();
         std::fs::write(c.join("sentiment.toml"), "").unwrap();
+        std::fs::write(c.join("risk.toml"), "").unwrap();
+        std::fs::write(c.join("rules.toml"), "").unwrap();
+        std::fs::write(c.join("notify.toml"), "").unwrap();
         std::fs::write(
             c.join("entities.toml"),
             "[[entity]]\nid = \"a\"\nname = \"甲公司\"\n",

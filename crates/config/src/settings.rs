@@ -14,6 +14,10 @@ pub const DEFAULT_CONNECTORS_DIR: &str = "../connectors";
 pub const DEFAULT_ENTITIES_FILE: &str = "entities.toml";
 /// Default console and API bind address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Default incident rules file, relative to the config file's directory.
+pub const DEFAULT_RULES_FILE: &str = "rules.toml";
+/// Default chat channels and routing file, relative to the config file's directory.
+pub const DEFAULT_NOTIFY_FILE: &str = "notify.toml";
 /// Default display time zone.
 pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 /// Default total deadline of one fetch.
@@ -24,6 +28,16 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 15 * 1024 * 1024;
 /// Default cap on redirects followed by one fetch.
 pub const DEFAULT_MAX_REDIRECTS: usize = 5;
+/// Default requests per minute to one host, over all sources.
+pub const DEFAULT_PER_HOST_REQUESTS_PER_MINUTE: u32 = 60;
+/// Default requests in flight to one host, over all sources.
+pub const DEFAULT_PER_HOST_MAX_CONCURRENT: usize = 2;
+/// Default retries of a fetch after a timeout, network error or 5xx.
+pub const DEFAULT_FETCH_RETRIES: u32 = 2;
+/// Default first retry delay; doubles per retry, with jitter.
+pub const DEFAULT_RETRY_BASE_MS: u64 = 500;
+/// Default cap on a server's `Retry-After`.
+pub const DEFAULT_MAX_RETRY_AFTER_SECS: u64 = 3600;
 /// Default capacity of each bounded channel between stages.
 pub const DEFAULT_CHANNEL_CAPACITY: usize = 64;
 /// Default longest wait before buffered documents are committed.
@@ -57,6 +71,10 @@ pub struct Settings {
     pub connectors_dir: PathBuf,
     /// The watched entities.
     pub entities_file: PathBuf,
+    /// Incident rules.
+    pub rules_file: PathBuf,
+    /// Chat channels, routing, grouping and quiet hours.
+    pub notify_file: PathBuf,
     /// IANA zone for display.
     pub timezone: String,
     /// Console and API.
@@ -133,6 +151,21 @@ pub struct FetchSettings {
     pub max_redirects: usize,
     /// Allow fetching loopback and private-range addresses (the demo and tests need it).
     pub allow_private_addresses: bool,
+    /// Networks allowed even though they are private (CIDR, e.g. `10.20.0.0/16`).
+    pub allowed_networks: Vec<String>,
+    /// Requests per minute to one host, over all sources (charged to the host actually
+    /// contacted, redirects included).
+    pub per_host_requests_per_minute: u32,
+    /// Requests in flight to one host, over all sources.
+    pub per_host_max_concurrent: usize,
+    /// Retries of one fetch after a timeout, network error or 5xx.
+    pub retries: u32,
+    /// First retry delay; doubles per retry, with jitter.
+    pub retry_base_ms: u64,
+    /// Cap on a server's `Retry-After`; the host is paused that long at most.
+    pub max_retry_after_secs: u64,
+    /// Respect robots.txt (a source can opt out with `ignore_robots = "reason"`).
+    pub obey_robots: bool,
 }
 
 impl Default for FetchSettings {
@@ -147,6 +180,13 @@ impl Default for FetchSettings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_redirects: DEFAULT_MAX_REDIRECTS,
             allow_private_addresses: false,
+            allowed_networks: Vec::new(),
+            per_host_requests_per_minute: DEFAULT_PER_HOST_REQUESTS_PER_MINUTE,
+            per_host_max_concurrent: DEFAULT_PER_HOST_MAX_CONCURRENT,
+            retries: DEFAULT_FETCH_RETRIES,
+            retry_base_ms: DEFAULT_RETRY_BASE_MS,
+            max_retry_after_secs: DEFAULT_MAX_RETRY_AFTER_SECS,
+            obey_robots: true,
         }
     }
 }
@@ -198,6 +238,8 @@ pub struct AnalysisSettings {
     pub user_dicts: Vec<PathBuf>,
     /// The sentiment lexicon, resolved.
     pub sentiment_lexicon: PathBuf,
+    /// Risk-category and review-dimension rules, resolved.
+    pub risk_rules: PathBuf,
     /// Score at or below which a document is negative.
     pub negative_threshold: f32,
     /// Score at or above which a document is positive.
@@ -214,6 +256,10 @@ pub(crate) struct RawSettings {
     pub connectors_dir: PathBuf,
     #[serde(default = "d_entities_file")]
     pub entities_file: PathBuf,
+    #[serde(default = "d_rules_file")]
+    pub rules_file: PathBuf,
+    #[serde(default = "d_notify_file")]
+    pub notify_file: PathBuf,
     #[serde(default = "d_timezone")]
     pub timezone: String,
     #[serde(default)]
@@ -233,6 +279,7 @@ pub(crate) struct RawSettings {
 pub(crate) struct RawAnalysis {
     pub user_dicts: Vec<PathBuf>,
     pub sentiment_lexicon: PathBuf,
+    pub risk_rules: PathBuf,
     pub negative_threshold: f32,
     pub positive_threshold: f32,
 }
@@ -242,6 +289,7 @@ impl Default for RawAnalysis {
         RawAnalysis {
             user_dicts: vec![PathBuf::from("dict/yuqing.txt")],
             sentiment_lexicon: PathBuf::from("sentiment.toml"),
+            risk_rules: PathBuf::from("risk.toml"),
             negative_threshold: DEFAULT_NEGATIVE_THRESHOLD,
             positive_threshold: DEFAULT_POSITIVE_THRESHOLD,
         }
@@ -256,6 +304,12 @@ fn d_connectors_dir() -> PathBuf {
 }
 fn d_entities_file() -> PathBuf {
     PathBuf::from(DEFAULT_ENTITIES_FILE)
+}
+fn d_rules_file() -> PathBuf {
+    PathBuf::from(DEFAULT_RULES_FILE)
+}
+fn d_notify_file() -> PathBuf {
+    PathBuf::from(DEFAULT_NOTIFY_FILE)
 }
 fn d_timezone() -> String {
     DEFAULT_TIMEZONE.into()

@@ -40,6 +40,8 @@ pub struct SourceSpec {
     pub tags: Vec<String>,
     /// Politeness towards this source.
     pub rate_limit: RateLimit,
+    /// Why robots.txt is not obeyed for this source (`None`: it is).
+    pub ignore_robots: Option<String>,
     /// Kind-specific parameters, interpolated.
     pub params: toml::Table,
 }
@@ -79,6 +81,7 @@ struct RawSource {
     tags: Vec<String>,
     #[serde(default)]
     rate_limit: RateLimit,
+    ignore_robots: Option<String>,
     #[serde(default)]
     params: toml::Table,
 }
@@ -191,6 +194,17 @@ fn load_one(
             );
         }
     }
+    if raw
+        .ignore_robots
+        .as_deref()
+        .is_some_and(|r| r.trim().is_empty())
+    {
+        errors.push(
+            file,
+            "ignore_robots",
+            "give the reason robots.txt is not obeyed (e.g. a written agreement)",
+        );
+    }
     if errors.0.len() > before {
         return None;
     }
@@ -205,6 +219,7 @@ fn load_one(
         channel: channel?,
         tags: raw.tags,
         rate_limit: raw.rate_limit,
+        ignore_robots: raw.ignore_robots,
         params: raw.params,
     })
 }

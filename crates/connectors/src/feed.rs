@@ -17,8 +17,8 @@ use yuqing_config::{ConfigError, SourceSpec};
 use yuqing_model::{Channel, Checkpoint, RawDoc, SourceId};
 
 use crate::{
-    Connector, ConnectorError, Fetched, Poll, PollContext, charset, content_hash, doc_id, html,
-    http_url,
+    BuildContext, Connector, ConnectorError, Fetched, Poll, PollContext, RequestOptions, charset,
+    content_hash, doc_id, html, http_url,
 };
 
 /// `[params]` of a feed source.
@@ -33,6 +33,7 @@ pub struct FeedParams {
 pub struct FeedConnector {
     url: url::Url,
     meta: ItemMeta,
+    robots: bool,
 }
 
 /// What every item of a source carries besides its own content.
@@ -47,9 +48,12 @@ pub struct ItemMeta {
 }
 
 /// The registry's factory for `feed`.
-pub fn build(spec: &SourceSpec) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
+pub fn build(
+    spec: &SourceSpec,
+    ctx: &BuildContext,
+) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
     let p: FeedParams = crate::params(spec)?;
-    let url = http_url(spec, "url", &p.url)?;
+    let url = http_url(spec, ctx, "url", &p.url)?;
     Ok(Arc::new(FeedConnector {
         url,
         meta: ItemMeta {
@@ -57,6 +61,7 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn Connector>, Vec<ConfigError>> 
             channel: spec.channel,
             tags: spec.tags.clone(),
         },
+        robots: spec.ignore_robots.is_none(),
     }))
 }
 
@@ -67,7 +72,10 @@ impl Connector for FeedConnector {
         ctx: &PollContext,
         checkpoint: &Checkpoint,
     ) -> Result<Poll, ConnectorError> {
-        let body = match ctx.fetcher.get(&self.url, checkpoint).await? {
+        let opts = RequestOptions {
+            robots: self.robots,
+        };
+        let body = match ctx.fetcher.get_with(&self.url, checkpoint, opts).await? {
             Fetched::NotModified => {
                 return Ok(Poll {
                     not_modified: true,
@@ -338,20 +346,26 @@ mod tests {
         assert!(matches!(e, ConnectorError::Parse(_)));
     }
 
+    fn build_default(spec: &SourceSpec) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
+        build(spec, &BuildContext::default())
+    }
+
     #[test]
     fn params_are_validated() {
-        let e = build(&crate::tests::spec("feed", "url = \"ftp://x/y\""))
+        let e = build_default(&crate::tests::spec("feed", "url = \"ftp://x/y\""))
             .err()
             .unwrap();
         assert_eq!(e[0].key, "params.url");
-        let e = build(&crate::tests::spec(
+        let e = build_default(&crate::tests::spec(
             "feed",
             "url = \"https://x/y\"\nproxy = 1",
         ))
         .err()
         .unwrap();
         assert!(e[0].reason.contains("unknown field `proxy`"), "{e:?}");
-        let e = build(&crate::tests::spec("feed", "")).err().unwrap();
+        let e = build_default(&crate::tests::spec("feed", ""))
+            .err()
+            .unwrap();
         assert!(e[0].reason.contains("missing field `url`"), "{e:?}");
     }
 

@@ -1,8 +1,12 @@
-//! The HTTP fetcher shared by every connector kind: rustls, a total deadline per fetch, a cap
-//! on decompressed body bytes, conditional GET, a redirect cap, and errors that never carry
-//! the URL's query string (it may hold a token).
+//! The HTTP fetcher shared by every connector kind: rustls; a total deadline per attempt;
+//! retries with backoff and jitter; a cap on decompressed body bytes; conditional GET;
+//! redirects followed by hand so that every hop is re-validated against the address policy
+//! and charged to its own host's budget; robots.txt; and errors that never carry the URL's
+//! query string (it may hold a token).
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -10,6 +14,9 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use yuqing_config::FetchSettings;
 use yuqing_model::{Checkpoint, ErrorClass};
+
+use crate::hosts::{HostLimits, Hosts};
+use crate::net::{AddressPolicy, GuardedResolver};
 
 /// Why a fetch failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -40,6 +47,15 @@ pub enum FetchError {
     /// The URL cannot be fetched at all.
     #[error("invalid URL: {0}")]
     Url(String),
+    /// The address is refused by the address policy (private, loopback, reserved).
+    #[error("blocked: {0}")]
+    Blocked(String),
+    /// More redirects than allowed.
+    #[error("more than {0} redirects")]
+    Redirects(usize),
+    /// robots.txt disallows the URL for our user agent.
+    #[error("disallowed by robots.txt")]
+    Robots,
 }
 
 impl FetchError {
@@ -57,7 +73,23 @@ impl FetchError {
             FetchError::Status { .. } => ErrorClass::Client,
             FetchError::TooLarge { .. } => ErrorClass::TooLarge,
             FetchError::Empty => ErrorClass::Parse,
-            FetchError::Url(_) => ErrorClass::Client,
+            FetchError::Url(_)
+            | FetchError::Blocked(_)
+            | FetchError::Redirects(_)
+            | FetchError::Robots => ErrorClass::Client,
+        }
+    }
+
+    /// Worth retrying within the same poll: timeouts, network errors and 5xx without a
+    /// `Retry-After` (a server that names a wait gets it, through the scheduler).
+    pub fn retryable_now(&self) -> bool {
+        match self {
+            FetchError::Timeout(_) | FetchError::Network(_) => true,
+            FetchError::Status {
+                status,
+                retry_after_secs,
+            } => *status >= 500 && retry_after_secs.is_none(),
+            _ => false,
         }
     }
 }
@@ -86,52 +118,167 @@ pub struct Body {
     pub final_url: url::Url,
 }
 
-/// The shared HTTP client. Cheap to clone.
+/// The shared HTTP client. Cheap to clone: clones share the connection pool, the per-host
+/// budgets and the robots.txt cache.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     timeout: Duration,
     max_body_bytes: u64,
+    max_redirects: usize,
+    retries: u32,
+    retry_base: Duration,
+    max_retry_after: Duration,
+    obey_robots: bool,
+    user_agent: String,
+    policy: Arc<AddressPolicy>,
+    hosts: Arc<Hosts>,
+    robots: Arc<Mutex<HashMap<String, (Arc<RobotsRules>, Instant)>>>,
+}
+
+/// How long a robots.txt answer is trusted.
+const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The largest robots.txt read (the rest is ignored, as RFC 9309 allows).
+const ROBOTS_MAX_BYTES: u64 = 512 * 1024;
+
+enum RobotsRules {
+    AllowAll,
+    Rules(texting_robots::Robot),
+}
+
+enum Hop {
+    Done(Fetched),
+    Redirect(url::Url),
+}
+
+/// Per-request choices a connector makes.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestOptions {
+    /// Check robots.txt before fetching (sources may opt out with a reason).
+    pub robots: bool,
+}
+
+impl Default for RequestOptions {
+    fn default() -> Self {
+        RequestOptions { robots: true }
+    }
 }
 
 impl Fetcher {
     /// Build from settings.
     pub fn new(s: &FetchSettings) -> Result<Fetcher, FetchError> {
+        let allowed = s
+            .allowed_networks
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let policy = Arc::new(AddressPolicy {
+            allow_all: s.allow_private_addresses,
+            allowed,
+        });
         let client = reqwest::Client::builder()
             .user_agent(s.user_agent.clone())
             .connect_timeout(Duration::from_secs(s.connect_timeout_secs))
             .timeout(Duration::from_secs(s.timeout_secs))
-            .redirect(reqwest::redirect::Policy::limited(s.max_redirects))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
             .build()
             .map_err(|e| FetchError::Network(e.without_url().to_string()))?;
         Ok(Fetcher {
             client,
             timeout: Duration::from_secs(s.timeout_secs),
             max_body_bytes: s.max_body_bytes,
+            max_redirects: s.max_redirects,
+            retries: s.retries,
+            retry_base: Duration::from_millis(s.retry_base_ms),
+            max_retry_after: Duration::from_secs(s.max_retry_after_secs),
+            obey_robots: s.obey_robots,
+            user_agent: s.user_agent.clone(),
+            policy,
+            hosts: Arc::new(Hosts::new(HostLimits {
+                requests_per_minute: s.per_host_requests_per_minute,
+                max_concurrent: s.per_host_max_concurrent,
+            })),
+            robots: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
-    /// GET `url`, conditionally on `checkpoint`'s validators, within the total deadline.
+    /// The address policy in force (connectors check configured URLs against it).
+    pub fn policy(&self) -> &AddressPolicy {
+        &self.policy
+    }
+
+    /// GET `url` conditionally on `checkpoint`'s validators, obeying robots.txt.
     pub async fn get(
         &self,
         url: &url::Url,
         checkpoint: &Checkpoint,
     ) -> Result<Fetched, FetchError> {
-        match url.scheme() {
-            "http" | "https" => {}
-            other => return Err(FetchError::Url(format!("scheme `{other}` is not fetched"))),
-        }
-        match tokio::time::timeout(self.timeout, self.get_inner(url, checkpoint)).await {
-            Ok(r) => r,
-            Err(_) => Err(FetchError::Timeout(self.timeout)),
-        }
+        self.get_with(url, checkpoint, RequestOptions::default())
+            .await
     }
 
-    async fn get_inner(
+    /// GET with options: each attempt within the total deadline; timeouts, network errors and
+    /// 5xx are retried with exponential backoff and jitter; 429/503 with `Retry-After` pause the
+    /// host and fail at once (the scheduler honours the wait).
+    pub async fn get_with(
         &self,
         url: &url::Url,
         checkpoint: &Checkpoint,
+        opts: RequestOptions,
     ) -> Result<Fetched, FetchError> {
+        let mut attempt = 0;
+        loop {
+            match self.once(url, checkpoint, opts).await {
+                Err(e) if attempt < self.retries && e.retryable_now() => {
+                    attempt += 1;
+                    let base = self.retry_base.saturating_mul(1 << (attempt - 1).min(10));
+                    let jitter = rand::random_range(0.5..=1.5);
+                    tracing::debug!(url = %redact_url(url), attempt, error = %e, "retrying fetch");
+                    tokio::time::sleep(base.mul_f64(jitter)).await;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// One attempt: follow redirects by hand. The total deadline covers the network time of
+    /// every hop together; waiting for our own per-host budget is not the server's fault and
+    /// does not count against it.
+    async fn once(
+        &self,
+        url: &url::Url,
+        checkpoint: &Checkpoint,
+        opts: RequestOptions,
+    ) -> Result<Fetched, FetchError> {
+        let mut current = url.clone();
+        let mut budget = self.timeout;
+        for _hop in 0..=self.max_redirects {
+            let host = self.admit(&current)?;
+            if opts.robots && self.obey_robots && !self.robots_allow(&current).await? {
+                return Err(FetchError::Robots);
+            }
+            let _permit = self.hosts.acquire(&host).await;
+            let started = Instant::now();
+            let hop = tokio::time::timeout(budget, self.hop(&current, checkpoint, &host)).await;
+            budget = budget.saturating_sub(started.elapsed());
+            match hop {
+                Err(_) => return Err(FetchError::Timeout(self.timeout)),
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(Hop::Done(f))) => return Ok(f),
+                Ok(Ok(Hop::Redirect(next))) => current = next,
+            }
+        }
+        Err(FetchError::Redirects(self.max_redirects))
+    }
+
+    async fn hop(
+        &self,
+        current: &url::Url,
+        checkpoint: &Checkpoint,
+        host: &str,
+    ) -> Result<Hop, FetchError> {
         let mut headers = HeaderMap::new();
         if let Some(v) = checkpoint
             .etag
@@ -149,19 +296,62 @@ impl Fetcher {
         }
         let resp = self
             .client
-            .get(url.clone())
+            .get(current.clone())
             .headers(headers)
             .send()
             .await
             .map_err(|e| classify(e, self.timeout))?;
         let status = resp.status();
+        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+            return resp
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| current.join(l).ok())
+                .map(Hop::Redirect)
+                .ok_or(FetchError::Status {
+                    status: status.as_u16(),
+                    retry_after_secs: None,
+                });
+        }
+        self.finish(resp, host).await.map(Hop::Done)
+    }
+
+    /// Check a URL (every hop): scheme, address policy, host pause. Returns the host.
+    fn admit(&self, u: &url::Url) -> Result<String, FetchError> {
+        if !matches!(u.scheme(), "http" | "https") {
+            return Err(FetchError::Url(format!(
+                "scheme `{}` is not fetched",
+                u.scheme()
+            )));
+        }
+        self.policy.check_url(u).map_err(FetchError::Blocked)?;
+        let host = u.host_str().unwrap_or_default().to_string();
+        if let Some(d) = self.hosts.paused_for(&host) {
+            return Err(FetchError::Status {
+                status: 429,
+                retry_after_secs: Some(d.as_secs().max(1)),
+            });
+        }
+        Ok(host)
+    }
+
+    async fn finish(&self, resp: reqwest::Response, host: &str) -> Result<Fetched, FetchError> {
+        let status = resp.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }
         if !status.is_success() {
+            let retry_after_secs =
+                retry_after(resp.headers()).map(|s| s.min(self.max_retry_after.as_secs()));
+            if matches!(status.as_u16(), 429 | 503)
+                && let Some(secs) = retry_after_secs
+            {
+                self.hosts.pause(host, Duration::from_secs(secs));
+            }
             return Err(FetchError::Status {
                 status: status.as_u16(),
-                retry_after_secs: retry_after(resp.headers()),
+                retry_after_secs,
             });
         }
         let h = resp.headers();
@@ -171,35 +361,104 @@ impl Fetcher {
         let etag = get(header::ETAG);
         let last_modified = get(header::LAST_MODIFIED);
         let final_url = resp.url().clone();
-        if let Some(len) = resp.content_length()
-            && len > self.max_body_bytes
-            && h.get(header::CONTENT_ENCODING).is_none()
-        {
-            return Err(FetchError::TooLarge {
-                limit: self.max_body_bytes,
-            });
-        }
-        let mut buf = BytesMut::new();
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| classify(e, self.timeout))?;
-            if (buf.len() + chunk.len()) as u64 > self.max_body_bytes {
-                return Err(FetchError::TooLarge {
-                    limit: self.max_body_bytes,
-                });
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        if buf.is_empty() {
+        let bytes = self.read_capped(resp, self.max_body_bytes).await?;
+        if bytes.is_empty() {
             return Err(FetchError::Empty);
         }
         Ok(Fetched::Body(Body {
-            bytes: buf.freeze(),
+            bytes,
             content_type,
             etag,
             last_modified,
             final_url,
         }))
+    }
+
+    /// Read a body, decompressed, failing as soon as it passes `cap` bytes.
+    async fn read_capped(&self, resp: reqwest::Response, cap: u64) -> Result<Bytes, FetchError> {
+        if let Some(len) = resp.content_length()
+            && len > cap
+            && resp.headers().get(header::CONTENT_ENCODING).is_none()
+        {
+            return Err(FetchError::TooLarge { limit: cap });
+        }
+        let mut buf = BytesMut::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| classify(e, self.timeout))?;
+            if (buf.len() + chunk.len()) as u64 > cap {
+                return Err(FetchError::TooLarge { limit: cap });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+
+    /// Whether robots.txt of `u`'s origin lets us fetch `u`. Cached per origin for a day;
+    /// a missing robots.txt (4xx) allows everything; a failing one fails the fetch.
+    async fn robots_allow(&self, u: &url::Url) -> Result<bool, FetchError> {
+        let origin = u.origin().ascii_serialization();
+        let cached = {
+            let map = self.robots.lock().unwrap_or_else(|p| p.into_inner());
+            map.get(&origin)
+                .filter(|(_, at)| at.elapsed() < ROBOTS_TTL)
+                .map(|(r, _)| r.clone())
+        };
+        let rules = match cached {
+            Some(r) => r,
+            None => {
+                let robots_url = u
+                    .join("/robots.txt")
+                    .map_err(|e| FetchError::Url(e.to_string()))?;
+                let rules = Arc::new(self.fetch_robots(&robots_url).await?);
+                self.robots
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(origin, (rules.clone(), Instant::now()));
+                rules
+            }
+        };
+        Ok(match &*rules {
+            RobotsRules::AllowAll => true,
+            RobotsRules::Rules(r) => r.allowed(u.as_str()),
+        })
+    }
+
+    async fn fetch_robots(&self, robots_url: &url::Url) -> Result<RobotsRules, FetchError> {
+        let work = async {
+            let host = self.admit(robots_url)?;
+            let _permit = self.hosts.acquire(&host).await;
+            let resp = self
+                .client
+                .get(robots_url.clone())
+                .send()
+                .await
+                .map_err(|e| classify(e, self.timeout))?;
+            let status = resp.status();
+            if status.is_client_error() || status.is_redirection() {
+                return Ok(RobotsRules::AllowAll);
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status {
+                    status: status.as_u16(),
+                    retry_after_secs: retry_after(resp.headers()),
+                });
+            }
+            let body = match self.read_capped(resp, ROBOTS_MAX_BYTES).await {
+                Ok(b) => b,
+                Err(FetchError::TooLarge { .. }) => return Ok(RobotsRules::AllowAll),
+                Err(e) => return Err(e),
+            };
+            let agent = self.user_agent.split('/').next().unwrap_or("yuqing");
+            Ok(match texting_robots::Robot::new(agent, &body) {
+                Ok(r) => RobotsRules::Rules(r),
+                Err(_) => RobotsRules::AllowAll,
+            })
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(FetchError::Timeout(self.timeout)),
+        }
     }
 }
 

@@ -25,7 +25,9 @@
 pub mod charset;
 pub mod feed;
 mod fetch;
+pub mod hosts;
 pub mod html;
+pub mod net;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,7 +37,7 @@ use sha2::{Digest, Sha256};
 use yuqing_config::{ConfigError, SourceSpec};
 use yuqing_model::{Checkpoint, DocId, ErrorClass, RawDoc, SourceId};
 
-pub use fetch::{Body, FetchError, Fetched, Fetcher, redact_url, retry_after};
+pub use fetch::{Body, FetchError, Fetched, Fetcher, RequestOptions, redact_url, retry_after};
 
 /// Why a poll failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -98,20 +100,44 @@ pub trait Connector: Send + Sync {
     ) -> Result<Poll, ConnectorError>;
 }
 
+/// What factories may consult besides the source's own file.
+#[derive(Debug, Clone, Default)]
+pub struct BuildContext {
+    /// Which addresses may be fetched: configured URLs are checked against it.
+    pub policy: net::AddressPolicy,
+}
+
+impl BuildContext {
+    /// From the `[fetch]` settings.
+    pub fn from_settings(s: &yuqing_config::FetchSettings) -> BuildContext {
+        BuildContext {
+            policy: net::AddressPolicy {
+                allow_all: s.allow_private_addresses,
+                allowed: s
+                    .allowed_networks
+                    .iter()
+                    .filter_map(|n| n.parse().ok())
+                    .collect(),
+            },
+        }
+    }
+}
+
 /// Builds a connector from its spec, validating `[params]` without network I/O.
-pub type Factory = fn(&SourceSpec) -> Result<Arc<dyn Connector>, Vec<ConfigError>>;
+pub type Factory = fn(&SourceSpec, &BuildContext) -> Result<Arc<dyn Connector>, Vec<ConfigError>>;
 
 /// The known connector kinds.
 pub struct Registry {
     kinds: BTreeMap<&'static str, Factory>,
+    ctx: BuildContext,
 }
 
 impl Registry {
-    /// Every built-in kind: one line each.
-    pub fn builtin() -> Registry {
+    /// Every built-in kind, one line each, building under `ctx`.
+    pub fn builtin(ctx: BuildContext) -> Registry {
         let mut kinds: BTreeMap<&'static str, Factory> = BTreeMap::new();
         kinds.insert("feed", feed::build);
-        Registry { kinds }
+        Registry { kinds, ctx }
     }
 
     /// Names of the known kinds, sorted.
@@ -122,7 +148,7 @@ impl Registry {
     /// Build the connector for `spec`, or say exactly what is wrong with it.
     pub fn build(&self, spec: &SourceSpec) -> Result<Arc<dyn Connector>, Vec<ConfigError>> {
         match self.kinds.get(spec.kind.as_str()) {
-            Some(factory) => factory(spec),
+            Some(factory) => factory(spec, &self.ctx),
             None => Err(vec![ConfigError::new(
                 &spec.file,
                 "kind",
@@ -171,8 +197,14 @@ pub fn params<T: serde::de::DeserializeOwned>(spec: &SourceSpec) -> Result<T, Ve
     })
 }
 
-/// Parse and check a URL param: absolute, http or https, with a host.
-pub fn http_url(spec: &SourceSpec, key: &str, value: &str) -> Result<url::Url, Vec<ConfigError>> {
+/// Parse and check a URL param: absolute, http or https, with a host, and an address the
+/// policy allows (IP literals; names are checked again at connect time).
+pub fn http_url(
+    spec: &SourceSpec,
+    ctx: &BuildContext,
+    key: &str,
+    value: &str,
+) -> Result<url::Url, Vec<ConfigError>> {
     let err = |reason: String| {
         vec![ConfigError::new(
             &spec.file,
@@ -191,6 +223,11 @@ pub fn http_url(spec: &SourceSpec, key: &str, value: &str) -> Result<url::Url, V
     if u.host_str().is_none_or(str::is_empty) {
         return Err(err(format!("`{value}` has no host")));
     }
+    ctx.policy.check_url(&u).map_err(|reason| {
+        err(format!(
+            "{reason} (allow it with fetch.allowed_networks if this is intended)"
+        ))
+    })?;
     Ok(u)
 }
 
@@ -211,13 +248,14 @@ mod tests {
             channel: Channel::News,
             tags: vec![],
             rate_limit: RateLimit::default(),
+            ignore_robots: None,
             params: params.parse().unwrap(),
         }
     }
 
     #[test]
     fn unknown_kind_lists_known_ones() {
-        let e = Registry::builtin()
+        let e = Registry::builtin(BuildContext::default())
             .build(&spec("twitter", ""))
             .err()
             .unwrap();
@@ -240,10 +278,25 @@ mod tests {
     #[test]
     fn bad_urls_are_config_errors() {
         let s = spec("feed", "");
-        for bad in ["not a url", "ftp://x.example/feed", "file:///etc/passwd"] {
-            let e = http_url(&s, "url", bad).unwrap_err();
-            assert_eq!(e[0].key, "params.url");
+        let ctx = BuildContext::default();
+        for bad in [
+            "not a url",
+            "ftp://x.example/feed",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::ffff:127.0.0.1]/feed",
+        ] {
+            let e = http_url(&s, &ctx, "url", bad).unwrap_err();
+            assert_eq!(e[0].key, "params.url", "{bad}");
         }
-        assert!(http_url(&s, "url", "https://x.example/feed").is_ok());
+        assert!(http_url(&s, &ctx, "url", "https://x.example/feed").is_ok());
+        let open = BuildContext {
+            policy: net::AddressPolicy {
+                allow_all: true,
+                allowed: vec![],
+            },
+        };
+        assert!(http_url(&s, &open, "url", "http://127.0.0.1:8080/feed").is_ok());
     }
 }
