@@ -86,12 +86,10 @@ fn main() {
     let c = dir.path().join("config");
     std::fs::create_dir_all(c.join("dict")).unwrap();
     std::fs::create_dir_all(dir.path().join("connectors")).unwrap();
-    for f in ["entities.toml", "sentiment.toml", "dict/yuqing.txt"] {
-        std::fs::copy(repo.join("config").join(f), c.join(f)).unwrap();
-    }
+    copy_config(&repo.join("config"), &c);
     std::fs::write(
         c.join("yuqing.toml"),
-        "[fetch]\nallow_private_addresses = true\n[pipeline]\npoll_jitter_ratio = 0.0\nmax_batch_docs = 2000\n",
+        "[fetch]\nallow_private_addresses = true\nper_host_requests_per_minute = 100000\nper_host_max_concurrent = 8\n[pipeline]\npoll_jitter_ratio = 0.0\nmax_batch_docs = 2000\n",
     )
     .unwrap();
     for f in 0..feeds {
@@ -109,6 +107,7 @@ fn main() {
             &AnalyzerOptions {
                 user_dicts: a.user_dicts.clone(),
                 sentiment_lexicon: a.sentiment_lexicon.clone(),
+                risk_rules: Some(a.risk_rules.clone()),
                 negative_threshold: a.negative_threshold,
                 positive_threshold: a.positive_threshold,
             },
@@ -152,7 +151,10 @@ fn main() {
     let (elapsed, committed) = rt.block_on(async {
         let running = yuqing_pipeline::start(
             &config,
-            &Registry::builtin(),
+            yuqing_pipeline::load_alerting(&config, &HashMap::new()).unwrap(),
+            &Registry::builtin(yuqing_connectors::BuildContext::from_settings(
+                &config.settings.fetch,
+            )),
             analyzer,
             index.clone(),
             store.clone(),
@@ -188,4 +190,18 @@ fn main() {
         n as f64 / analysis.as_secs_f64(),
         mb / analysis.as_secs_f64()
     );
+}
+
+/// Copy the repository's `config/` (dictionaries, lexicons, rules, channels) except the
+/// settings file, which each run writes for itself.
+fn copy_config(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_config(&src, &dst);
+        } else if e.file_name() != "yuqing.toml" {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
 }

@@ -2,9 +2,12 @@
 //! 0 success, 1 runtime failure, 2 usage error, 3 invalid configuration, 4 data directory in
 //! use by another writer.
 
+mod analysis_cmd;
 mod cli;
 mod demo;
+mod incidents_cmd;
 mod logging;
+mod rules_cmd;
 
 use std::process::ExitCode;
 

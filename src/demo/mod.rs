@@ -57,10 +57,43 @@ fn sources(base: &str, interval_secs: u64) -> Vec<SourceSpec> {
                 channel: Channel::News,
                 tags: f.tags.iter().map(|t| t.to_string()).collect(),
                 rate_limit: RateLimit::default(),
+                ignore_robots: None,
                 params,
             }
         })
         .collect()
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// The shipped incident rules, with chat going to the simulated web's signed webhook sink.
+fn demo_alerting(
+    config: &yuqing_config::Config,
+    base: &str,
+    secret: &str,
+) -> Result<yuqing_pipeline::Alerting> {
+    let ids: Vec<String> = config.entities.iter().map(|e| e.id.clone()).collect();
+    let rules = yuqing_incidents::load_rules(&config.settings.rules_file, &ids)?;
+    let text = format!(
+        "default_channels = [\"demo-chat\"]\n\n[[channel]]\nid = \"demo-chat\"\nkind = \"webhook\"\nurl = \"{base}/chat/webhook\"\nsecret = \"${{YUQING_DEMO_CHAT_SECRET}}\"\n\n[grouping]\ngroup_wait_secs = 0\ngroup_interval_secs = 60\n"
+    );
+    let env = std::collections::HashMap::from([(
+        "YUQING_DEMO_CHAT_SECRET".to_string(),
+        secret.to_string(),
+    )]);
+    let notify = yuqing_notify::parse(std::path::Path::new("<demo>/notify.toml"), &text, &env)
+        .map_err(|e| anyhow::anyhow!("demo chat configuration: {e:?}"))?;
+    Ok(yuqing_pipeline::Alerting { rules, notify })
 }
 
 /// Run the demo until Ctrl-C, SIGTERM or `--exit-after-secs`.
@@ -69,7 +102,11 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     crate::logging::init(&config.settings.log);
     let rt = crate::cli::runtime()?;
     rt.block_on(async move {
-        let web = SimWeb::new(Duration::from_secs(args.publish_every_secs.max(1)));
+        let sink_secret = format!("demo-{:016x}", rand_u64());
+        let web = SimWeb::new(
+            Duration::from_secs(args.publish_every_secs.max(1)),
+            sink_secret.clone(),
+        );
         let total = web.total_items();
         let addr = spawn_web(web, args.web_port)
             .await
@@ -77,6 +114,9 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         let base = format!("http://{addr}");
         config.sources = sources(&base, args.interval_secs.max(1));
         config.settings.fetch.allow_private_addresses = true;
+        // Every simulated outlet lives on one local host: give it a budget for all of them.
+        config.settings.fetch.per_host_requests_per_minute = 600;
+        config.settings.fetch.per_host_max_concurrent = 4;
         config.settings.pipeline.poll_jitter_ratio = 0.0;
         let data_dir = config.settings.data_dir.clone();
         let exe = std::env::args().next().unwrap_or_else(|| "yuqing".into());
@@ -96,11 +136,13 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         println!("    {me} search 暴力催收 --sort time");
         println!("    {me} search 'entity:hengxin AND sentiment:negative'");
         println!("    {me} status");
+        println!("  告警发往本地聊天接收端 (alerts go to the local chat sink): {base}/chat/");
         println!("  Ctrl-C 停止 (stops).");
         let until = args.exit_after_secs.map(|s| {
             Box::pin(tokio::time::sleep(Duration::from_secs(s))) as crate::cli::StopFuture
         });
-        crate::cli::daemon_with(config, until, |stats| {
+        let alerting = demo_alerting(&config, &base, &sink_secret)?;
+        crate::cli::daemon_with(config, alerting, until, |stats| {
             let stats = Arc::clone(stats);
             tokio::spawn(async move {
                 let started = std::time::Instant::now();

@@ -77,16 +77,29 @@ struct Item {
     published: DateTime<Utc>,
 }
 
-/// The simulated web's state: every item and when it becomes visible.
+/// The simulated web's state: every item and when it becomes visible, and the chat sink.
 pub struct SimWeb {
     started: Instant,
     feeds: Vec<Vec<Item>>,
+    sink_secret: String,
+    chat: std::sync::Mutex<Vec<ChatMessage>>,
+}
+
+/// A message the chat sink received.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChatMessage {
+    /// When it arrived.
+    pub at: DateTime<Utc>,
+    /// Whether its signature verified.
+    pub signed: bool,
+    /// The JSON body as sent.
+    pub body: serde_json::Value,
 }
 
 impl SimWeb {
     /// Items dated in the past are visible at once; the rest appear one every
     /// `publish_every`, taking the feeds in turn.
-    pub fn new(publish_every: Duration) -> SimWeb {
+    pub fn new(publish_every: Duration, sink_secret: String) -> SimWeb {
         let now = Utc::now();
         let mut fresh_counter = 0u32;
         let parsed: Vec<Vec<Article>> = FEEDS
@@ -125,6 +138,8 @@ impl SimWeb {
         SimWeb {
             started: Instant::now(),
             feeds,
+            sink_secret,
+            chat: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -291,6 +306,55 @@ async fn home(State(s): State<Arc<AppState>>) -> Html<String> {
     Html(h)
 }
 
+/// The chat sink: a generic signed webhook receiver. Verifies `X-Yuqing-Signature`, keeps
+/// the message and prints its title, as a chat group would show it.
+async fn chat_post(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let ts = headers
+        .get(yuqing_notify::sign::TIMESTAMP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
+    let sig = headers
+        .get(yuqing_notify::sign::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let signed = match (ts, sig) {
+        (Some(ts), Some(sig)) => {
+            yuqing_notify::sign::webhook_signature(ts, &s.web.sink_secret, &body) == sig
+        }
+        _ => false,
+    };
+    if !signed {
+        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+    }
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
+    };
+    let title = json
+        .pointer("/notification/title")
+        .or_else(|| json.get("title"))
+        .and_then(|t| t.as_str())
+        .unwrap_or("(无标题)")
+        .to_string();
+    println!("  💬 聊天群收到告警 (chat sink): {title}");
+    s.web
+        .chat
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(ChatMessage {
+            at: Utc::now(),
+            signed,
+            body: json,
+        });
+    axum::Json(serde_json::json!({"ok": true})).into_response()
+}
+
+async fn chat_list(State(s): State<Arc<AppState>>) -> axum::Json<Vec<ChatMessage>> {
+    axum::Json(s.web.chat.lock().unwrap_or_else(|p| p.into_inner()).clone())
+}
+
 /// Serve `web` on 127.0.0.1:`port` in the background; returns the bound address.
 pub async fn spawn(web: SimWeb, port: u16) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
@@ -303,6 +367,8 @@ pub async fn spawn(web: SimWeb, port: u16) -> std::io::Result<SocketAddr> {
         .route("/", get(home))
         .route("/{slug}/feed.xml", get(feed))
         .route("/{slug}/a/{n}", get(article))
+        .route("/chat/webhook", axum::routing::post(chat_post))
+        .route("/chat/", get(chat_list))
         .with_state(state);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -318,7 +384,7 @@ mod tests {
 
     #[test]
     fn fixtures_parse_and_gbk_feed_encodes_cleanly() {
-        let web = SimWeb::new(Duration::from_secs(1));
+        let web = SimWeb::new(Duration::from_secs(1), "s".into());
         assert!(web.total_items() >= 30);
         let all: Vec<(usize, &Item)> = web.feeds[2].iter().enumerate().collect();
         let xml = render("http://127.0.0.1:1", &FEEDS[2], &all);
@@ -328,7 +394,7 @@ mod tests {
 
     #[test]
     fn fresh_items_appear_over_time() {
-        let web = SimWeb::new(Duration::from_secs(3600));
+        let web = SimWeb::new(Duration::from_secs(3600), "s".into());
         let at_start: usize = (0..FEEDS.len()).map(|f| web.visible(f).len()).sum();
         assert!(at_start > 0 && at_start < web.total_items());
     }

@@ -246,10 +246,8 @@ impl Install {
         let c = dir.path().join("config");
         std::fs::create_dir_all(c.join("dict")).unwrap();
         std::fs::create_dir_all(dir.path().join("connectors")).unwrap();
-        for f in ["entities.toml", "sentiment.toml", "dict/yuqing.txt"] {
-            std::fs::copy(repo().join("config").join(f), c.join(f)).unwrap();
-        }
-        let base = "[fetch]\ntimeout_secs = 3\nconnect_timeout_secs = 2\nallow_private_addresses = true\n[pipeline]\ncommit_interval_ms = 200\npoll_jitter_ratio = 0.0\nfailing_after = 2\nmax_backoff_secs = 2\nindex_writer_threads = 1\nindex_writer_memory_mb = 32\n";
+        copy_config(&repo().join("config"), &c);
+        let base = "[fetch]\ntimeout_secs = 3\nconnect_timeout_secs = 2\nallow_private_addresses = true\nper_host_requests_per_minute = 6000\nper_host_max_concurrent = 8\nretry_base_ms = 50\n[pipeline]\ncommit_interval_ms = 200\npoll_jitter_ratio = 0.0\nfailing_after = 2\nmax_backoff_secs = 2\nindex_writer_threads = 1\nindex_writer_memory_mb = 32\n";
         let text = if settings.is_empty() {
             base.to_string()
         } else {
@@ -449,4 +447,18 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// Copy the repository's `config/` (dictionaries, lexicons, rules, channels) except the
+/// settings file, which each run writes for itself.
+fn copy_config(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_config(&src, &dst);
+        } else if e.file_name() != "yuqing.toml" {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
 }

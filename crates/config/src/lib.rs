@@ -302,7 +302,10 @@ fn validate(file: &Path, s: &Settings, errors: &mut Errors) {
             format!("no such file: {}", a.risk_rules.display()),
         );
     }
-    for (key, f) in [("rules_file", &s.rules_file), ("notify_file", &s.notify_file)] {
+    for (key, f) in [
+        ("rules_file", &s.rules_file),
+        ("notify_file", &s.notify_file),
+    ] {
         if !f.is_file() {
             errors.push(file, key, format!("no such file: {}", f.display()));
         }

@@ -689,6 +689,302 @@ pub struct Notification {
     pub mentions: Vec<String>,
 }
 
+/// Kind of an incident rule (see `config/rules.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// At least N (negative) documents mentioning an entity in a window.
+    Volume,
+    /// The current window against the same hours on past days.
+    Spike,
+    /// A document containing a high-risk term (爆雷, 跑路, 立案 …) mentioning an entity.
+    Keyword,
+    /// A negative document from a source tagged `authoritative`.
+    Authority,
+    /// Complaint-channel volume, including coordinated waves of near-identical complaints.
+    ComplaintSurge,
+}
+
+impl RuleKind {
+    /// Every kind.
+    pub const ALL: [RuleKind; 5] = [
+        RuleKind::Volume,
+        RuleKind::Spike,
+        RuleKind::Keyword,
+        RuleKind::Authority,
+        RuleKind::ComplaintSurge,
+    ];
+
+    /// The id used in `rules.toml` and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Volume => "volume",
+            RuleKind::Spike => "spike",
+            RuleKind::Keyword => "keyword",
+            RuleKind::Authority => "authority",
+            RuleKind::ComplaintSurge => "complaint_surge",
+        }
+    }
+
+    /// The Chinese name shown to users.
+    pub fn zh(self) -> &'static str {
+        match self {
+            RuleKind::Volume => "负面声量",
+            RuleKind::Spike => "负面激增",
+            RuleKind::Keyword => "高风险词",
+            RuleKind::Authority => "权威来源负面",
+            RuleKind::ComplaintSurge => "投诉激增",
+        }
+    }
+
+    /// Parse the id.
+    pub fn parse(s: &str) -> Option<RuleKind> {
+        RuleKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for RuleKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lifecycle state of an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    /// Firing, nobody has acknowledged it.
+    Open,
+    /// Firing, someone owns it.
+    Acknowledged,
+    /// Quiet for the rule's quiet period (a later wave may reopen it).
+    Resolved,
+}
+
+impl IncidentStatus {
+    /// The id used in the store and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "open",
+            IncidentStatus::Acknowledged => "acknowledged",
+            IncidentStatus::Resolved => "resolved",
+        }
+    }
+
+    /// The Chinese name.
+    pub fn zh(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "处理中",
+            IncidentStatus::Acknowledged => "已认领",
+            IncidentStatus::Resolved => "已解除",
+        }
+    }
+
+    /// Parse the id.
+    pub fn parse(s: &str) -> Option<IncidentStatus> {
+        match s {
+            "open" => Some(IncidentStatus::Open),
+            "acknowledged" => Some(IncidentStatus::Acknowledged),
+            "resolved" => Some(IncidentStatus::Resolved),
+            _ => None,
+        }
+    }
+
+    /// Open or acknowledged.
+    pub fn is_active(self) -> bool {
+        self != IncidentStatus::Resolved
+    }
+}
+
+impl fmt::Display for IncidentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an incident opened: the rule, its numbers against the threshold, and the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentWhy {
+    /// Rule id from `rules.toml`.
+    pub rule_id: String,
+    /// Rule kind.
+    pub rule_kind: RuleKind,
+    /// Matching documents counted in the window when it opened.
+    pub observed: f64,
+    /// The threshold the count was compared with (minimum count).
+    pub threshold: f64,
+    /// Spike rules: mean count of the same window on past days.
+    pub baseline: Option<f64>,
+    /// Spike rules: standard deviation of the baseline counts.
+    pub baseline_stddev: Option<f64>,
+    /// Spike rules: the ratio the count had to reach against the baseline.
+    pub ratio_threshold: Option<f64>,
+    /// Complaint surges: documents in the largest near-duplicate cluster (coordinated wave).
+    pub largest_wave: Option<u64>,
+    /// Length of the rule's window, seconds.
+    pub window_secs: u64,
+    /// Most frequent evidence terms (high-risk words, risk evidence, negative terms).
+    pub top_terms: Vec<String>,
+    /// Sources with the most attached documents, most first.
+    pub top_sources: Vec<SourceId>,
+    /// Where the story surfaced first (its cluster's first source when known).
+    pub first_source: Option<SourceId>,
+    /// When the story surfaced first.
+    pub first_seen: Option<DateTime<Utc>>,
+}
+
+/// One event = one incident: a rule firing for an entity (and topic), with its documents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Store id (0 before it is stored).
+    pub id: i64,
+    /// Grouping key: rule, entity and topic (cluster or term), e.g. `vol|hengxin|`.
+    pub group_key: String,
+    /// Rule id.
+    pub rule_id: String,
+    /// Rule kind.
+    pub rule_kind: RuleKind,
+    /// Entity id.
+    pub entity_id: String,
+    /// Topic within the entity (cluster id or term) when the rule groups by one.
+    pub topic: Option<String>,
+    /// Lifecycle state.
+    pub status: IncidentStatus,
+    /// Current severity (only rises while it is open).
+    pub severity: Severity,
+    /// Chinese title, without the severity prefix (e.g. `恒信消费金融 负面舆情激增`).
+    pub title: String,
+    /// When it (last) opened.
+    pub opened_at: DateTime<Utc>,
+    /// When the engine last changed it.
+    pub updated_at: DateTime<Utc>,
+    /// Time of the newest attached document (drives the quiet period).
+    pub last_doc_at: DateTime<Utc>,
+    /// When it resolved (the end of the quiet period), if it is resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When someone acknowledged it (cleared when it reopens).
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// Who acknowledged it.
+    pub acknowledged_by: Option<String>,
+    /// Who it is assigned to.
+    pub assignee: Option<String>,
+    /// How many times it opened: 1, plus one per reopen.
+    pub open_count: u32,
+    /// Attached documents.
+    pub doc_count: u64,
+    /// Highest window count seen while it was open.
+    pub peak: f64,
+    /// When the last notification about it was queued.
+    pub notified_at: Option<DateTime<Utc>>,
+    /// `doc_count` when the last notification was queued (updates only when it changed).
+    pub notified_docs: u64,
+    /// Update notifications queued so far (numbers their dedup keys).
+    pub update_seq: u32,
+    /// The `open_count` for which the unacknowledged escalation already fired (0: none).
+    pub unacked_escalated: u32,
+    /// Why it opened.
+    pub why: IncidentWhy,
+}
+
+/// A document attached to an incident: one step of its propagation path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentDoc {
+    /// The incident.
+    pub incident_id: i64,
+    /// The document.
+    pub doc_id: DocId,
+    /// Its source.
+    pub source_id: SourceId,
+    /// Its title.
+    pub title: String,
+    /// Link to the original.
+    pub url: Option<String>,
+    /// Its time (publication, else fetch).
+    pub doc_at: DateTime<Utc>,
+    /// When it was attached.
+    pub attached_at: DateTime<Utc>,
+    /// The evidence terms it contributed.
+    pub terms: Vec<String>,
+}
+
+/// What happened to an incident, for its audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentEventKind {
+    /// It opened.
+    Opened,
+    /// Documents attached.
+    Attached,
+    /// Its severity rose because the numbers crossed an escalation threshold.
+    SeverityRaised,
+    /// Nobody acknowledged it in time: severity raised and a reminder sent.
+    UnacknowledgedEscalation,
+    /// A follow-up notification was queued.
+    Updated,
+    /// Quiet for the quiet period.
+    Resolved,
+    /// A new wave reopened it.
+    Reopened,
+    /// Someone acknowledged it.
+    Acknowledged,
+    /// Someone assigned it.
+    Assigned,
+    /// A notification about it failed permanently (the detail names the channel and why).
+    NotifyFailed,
+}
+
+impl IncidentEventKind {
+    /// The id used in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentEventKind::Opened => "opened",
+            IncidentEventKind::Attached => "attached",
+            IncidentEventKind::SeverityRaised => "severity_raised",
+            IncidentEventKind::UnacknowledgedEscalation => "unacknowledged_escalation",
+            IncidentEventKind::Updated => "updated",
+            IncidentEventKind::Resolved => "resolved",
+            IncidentEventKind::Reopened => "reopened",
+            IncidentEventKind::Acknowledged => "acknowledged",
+            IncidentEventKind::Assigned => "assigned",
+            IncidentEventKind::NotifyFailed => "notify_failed",
+        }
+    }
+
+    /// Parse the id.
+    pub fn parse(s: &str) -> Option<IncidentEventKind> {
+        use IncidentEventKind::*;
+        [
+            Opened,
+            Attached,
+            SeverityRaised,
+            UnacknowledgedEscalation,
+            Updated,
+            Resolved,
+            Reopened,
+            Acknowledged,
+            Assigned,
+            NotifyFailed,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One entry of an incident's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentEvent {
+    /// The incident.
+    pub incident_id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What.
+    pub kind: IncidentEventKind,
+    /// Who (`None` for the engine).
+    pub actor: Option<String>,
+    /// Details in words (numbers, severities, counts).
+    pub detail: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

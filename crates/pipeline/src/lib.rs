@@ -15,6 +15,7 @@
 //! * the boundary between ingest and processing carries serializable [`bus::RawBatch`]es, so
 //!   a transport other than an in-process channel can take its place.
 
+pub mod alerts;
 pub mod bus;
 mod process;
 pub mod schedule;
@@ -52,6 +53,12 @@ pub enum PipelineError {
     /// A thread could not be started.
     #[error("cannot start thread: {0}")]
     Thread(#[from] std::io::Error),
+    /// Incident rules or chat channels are invalid.
+    #[error("invalid alerting configuration:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Alerting(Vec<ConfigError>),
+    /// A notifier could not be built.
+    #[error("notifier: {0}")]
+    Notify(#[from] yuqing_notify::SendError),
 }
 
 /// Counters a caller may watch (tests, the demo's progress line).
@@ -68,8 +75,32 @@ pub struct Running {
     stop: CancellationToken,
     sources: JoinSet<()>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    delivery: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
     /// Live counters.
     pub stats: Arc<Stats>,
+}
+
+/// Incident rules and chat channels, loaded.
+pub struct Alerting {
+    /// Incident rules.
+    pub rules: yuqing_incidents::RuleSet,
+    /// Chat channels and routing.
+    pub notify: yuqing_notify::NotifyConfig,
+}
+
+/// Load the incident rules and the chat configuration named in the settings; `env`
+/// interpolates the chat secrets.
+pub fn load_alerting(
+    config: &Config,
+    env: &std::collections::HashMap<String, String>,
+) -> Result<Alerting, Vec<ConfigError>> {
+    let ids: Vec<String> = config.entities.iter().map(|e| e.id.clone()).collect();
+    let rules = yuqing_incidents::load_rules(&config.settings.rules_file, &ids).map_err(|e| e.0);
+    let notify = yuqing_notify::load(&config.settings.notify_file, env);
+    match (rules, notify) {
+        (Ok(rules), Ok(notify)) => Ok(Alerting { rules, notify }),
+        (r, n) => Err(r.err().into_iter().chain(n.err()).flatten().collect()),
+    }
 }
 
 /// An enabled source and its connector.
@@ -96,14 +127,17 @@ pub fn build_connectors(
     }
 }
 
-/// Start polling every enabled source. Must be called inside a tokio runtime.
+/// Start polling every enabled source, evaluating incident rules and delivering chat
+/// notifications. Must be called inside a tokio runtime.
 pub fn start(
     config: &Config,
+    alerting: Alerting,
     registry: &Registry,
     analyzer: Arc<Analyzer>,
     index: Arc<DocIndex>,
     store: Arc<Store>,
 ) -> Result<Running, PipelineError> {
+    let Alerting { rules, notify } = alerting;
     let connectors = build_connectors(config, registry).map_err(PipelineError::Config)?;
     let infos: Vec<SourceInfo<'_>> = config
         .sources
@@ -149,13 +183,22 @@ pub fn start(
         max_docs: p.max_batch_docs,
         max_wait: Duration::from_millis(p.commit_interval_ms),
     };
+    let deliverer = Arc::new(alerts::deliverer(notify.clone(), store.clone())?);
+    let alerting = process::Alerts {
+        engine: alerts::engine(rules, &config.entities, Arc::new(notify)),
+        wake: deliverer.waker(),
+        last_tick: std::time::Instant::now(),
+    };
+    let delivery_stop = CancellationToken::new();
+    let (d, ds) = (deliverer.clone(), delivery_stop.clone());
+    let delivery = tokio::spawn(async move { d.run(ds).await });
     let st = stats.clone();
     let (idx, s) = (index.clone(), store.clone());
     threads.push(
         std::thread::Builder::new()
             .name("yuqing-writer".into())
             .spawn(move || {
-                process::writer_loop(an_rx, writer, idx, s, limits, |n| {
+                process::writer_loop(an_rx, writer, idx, s, limits, Some(alerting), |n| {
                     st.commits.fetch_add(1, Ordering::Relaxed);
                     st.committed_docs.fetch_add(n as u64, Ordering::Relaxed);
                 })
@@ -185,6 +228,7 @@ pub fn start(
         stop,
         sources,
         threads,
+        delivery: Some((delivery_stop, delivery)),
         stats,
     })
 }
@@ -202,6 +246,12 @@ impl Running {
             }
         })
         .await;
+        // The writer's last incident changes are in the outbox: let delivery finish what is
+        // in flight, then stop; anything unsent stays pending for the next start.
+        if let Some((stop, task)) = self.delivery.take() {
+            stop.cancel();
+            let _ = task.await;
+        }
         tracing::info!(
             docs = self.stats.committed_docs.load(Ordering::Relaxed),
             "pipeline stopped"

@@ -70,7 +70,15 @@ pub(crate) fn analyze_worker(
                                 doc_id: raw.id.clone(),
                                 content_hash: hash,
                             });
-                            let analysis = analyzer.analyze(&raw);
+                            let mut analysis = analyzer.analyze(&raw);
+                            // An analyst's correction outlives re-analysis.
+                            match store.correction(&raw.id) {
+                                Ok(Some(c)) => yuqing_text::apply_correction(&mut analysis, &c),
+                                Ok(None) => {}
+                                Err(e) => {
+                                    tracing::warn!(doc = %raw.id, error = %e, "cannot read correction")
+                                }
+                            }
                             docs.push(Document {
                                 raw,
                                 analysis,
@@ -115,6 +123,42 @@ pub(crate) struct WriterLimits {
     pub max_wait: Duration,
 }
 
+/// How often the incident engine ticks (quiet periods, grouped follow-ups, escalations)
+/// when no document arrives.
+const ALERT_TICK: Duration = Duration::from_secs(15);
+
+/// The incident engine and the deliverer's wake-up, owned by the writer thread.
+pub(crate) struct Alerts {
+    pub engine: yuqing_incidents::Engine,
+    pub wake: Arc<tokio::sync::Notify>,
+    pub last_tick: Instant,
+}
+
+impl Alerts {
+    /// Run the engine over freshly committed documents (or just tick). It writes incidents
+    /// and outbox rows in its own transactions, idempotently, so a failure here loses
+    /// nothing: the next call rebuilds its state from the store.
+    fn run(&mut self, store: &Store, docs: &[Document]) {
+        let now = chrono::Utc::now();
+        let r = if docs.is_empty() {
+            self.engine.tick(store, now)
+        } else {
+            self.engine.on_committed(store, docs, now)
+        };
+        self.last_tick = Instant::now();
+        match r {
+            Ok(changes) if !changes.is_empty() => {
+                tracing::info!(changes = changes.len(), "incidents changed");
+                self.wake.notify_one();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "incident evaluation failed; it resumes from the store")
+            }
+        }
+    }
+}
+
 /// The writer: runs until the input channel closes, then commits what it holds and returns.
 pub(crate) fn writer_loop(
     rx: Receiver<Analyzed>,
@@ -122,6 +166,7 @@ pub(crate) fn writer_loop(
     index: Arc<DocIndex>,
     store: Arc<Store>,
     limits: WriterLimits,
+    mut alerts: Option<Alerts>,
     on_commit: impl Fn(usize),
 ) {
     let mut pending: Vec<Analyzed> = Vec::new();
@@ -130,7 +175,7 @@ pub(crate) fn writer_loop(
     loop {
         let wait = match oldest {
             Some(t) => limits.max_wait.saturating_sub(t.elapsed()),
-            None => Duration::from_secs(3600),
+            None => ALERT_TICK,
         };
         let closed = match rx.recv_timeout(wait) {
             Ok(a) => {
@@ -144,10 +189,19 @@ pub(crate) fn writer_loop(
         };
         let due = oldest.is_some_and(|t| t.elapsed() >= limits.max_wait);
         if !pending.is_empty() && (closed || due || pending_docs >= limits.max_docs) {
-            let n = commit(&mut writer, &index, &store, std::mem::take(&mut pending));
-            on_commit(n);
+            let committed = commit(&mut writer, &index, &store, std::mem::take(&mut pending));
             pending_docs = 0;
             oldest = None;
+            if let Some(docs) = committed {
+                on_commit(docs.len());
+                if let Some(a) = alerts.as_mut() {
+                    a.run(&store, &docs);
+                }
+            }
+        } else if let Some(a) = alerts.as_mut()
+            && a.last_tick.elapsed() >= ALERT_TICK
+        {
+            a.run(&store, &[]);
         }
         if closed {
             return;
@@ -156,14 +210,19 @@ pub(crate) fn writer_loop(
 }
 
 /// Index, commit the index, then commit the store; acknowledge every batch. Returns the
-/// number of documents committed (0 on failure).
+/// committed documents (`None` on failure).
 fn commit(
     writer: &mut IndexWriter,
     index: &DocIndex,
     store: &Store,
-    batches: Vec<Analyzed>,
-) -> usize {
+    mut batches: Vec<Analyzed>,
+) -> Option<Vec<Document>> {
     let started = Instant::now();
+    // Near-duplicate clusters before the index write, so index and store agree (the store
+    // commit assigns any document left without one).
+    if let Err(e) = store.assign_clusters_all(batches.iter_mut().flat_map(|b| b.docs.iter_mut())) {
+        tracing::warn!(error = %e, "cluster assignment failed; the store commit assigns");
+    }
     let docs: Vec<&Document> = batches.iter().flat_map(|b| b.docs.iter()).collect();
     let n = docs.len();
     let result = (|| -> Result<(), String> {
@@ -183,17 +242,23 @@ fn commit(
             if n > 0 {
                 let _ = index.reload();
             }
-            tracing::info!(
-                docs = n,
-                batches = batches.len(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "committed"
-            );
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            if n > 0 {
+                tracing::info!(docs = n, batches = batches.len(), elapsed_ms, "committed");
+            } else {
+                tracing::debug!(
+                    batches = batches.len(),
+                    elapsed_ms,
+                    "committed poll outcomes"
+                );
+            }
+            let mut committed = Vec::with_capacity(n);
             for b in batches {
                 let new_docs = b.docs.len();
                 let _ = b.ack.send(Committed::Ok { new_docs });
+                committed.extend(b.docs);
             }
-            n
+            Some(committed)
         }
         Err(e) => {
             tracing::error!(error = %e, docs = n, "commit failed; checkpoints not advanced");
@@ -203,7 +268,7 @@ fn commit(
             for b in batches {
                 let _ = b.ack.send(Committed::Failed(e.clone()));
             }
-            0
+            None
         }
     }
 }
