@@ -133,13 +133,16 @@ pub struct Fetcher {
     user_agent: String,
     policy: Arc<AddressPolicy>,
     hosts: Arc<Hosts>,
-    robots: Arc<Mutex<HashMap<String, (Arc<RobotsRules>, Instant)>>>,
+    robots: Arc<Mutex<RobotsCache>>,
 }
 
 /// How long a robots.txt answer is trusted.
 const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
 /// The largest robots.txt read (the rest is ignored, as RFC 9309 allows).
 const ROBOTS_MAX_BYTES: u64 = 512 * 1024;
+
+/// robots.txt rules per origin, with when they were fetched.
+type RobotsCache = HashMap<String, (Arc<RobotsRules>, Instant)>;
 
 enum RobotsRules {
     AllowAll,
