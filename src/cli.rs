@@ -54,6 +54,49 @@ pub enum Command {
     },
     /// Rebuild the search index from the database (stop the daemon first).
     Reindex,
+    /// Incidents: list, show, acknowledge.
+    Incidents {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: crate::incidents_cmd::IncidentsCmd,
+    },
+    /// Incident rules: `backtest` replays history through config/rules.toml.
+    Rules {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: RulesCmd,
+    },
+    /// Analyze a text (stdin, a file, or --title/--body) and print the analysis as JSON.
+    Analyze(crate::analysis_cmd::AnalyzeArgs),
+    /// Measure the analyzer on labelled files (CSV, FinNSP JSON, neg.txt/pos.txt).
+    Eval(crate::analysis_cmd::EvalArgs),
+    /// Re-run analysis over stored documents after a dictionary or rule change (stop the daemon).
+    Reanalyze(crate::analysis_cmd::ReanalyzeArgs),
+    /// Correct a document's label or mark a false mention; kept across re-analysis.
+    Correct(crate::analysis_cmd::CorrectArgs),
+    /// Analysts' corrections (`export` as labelled data).
+    Corrections {
+        /// What to do with them.
+        #[command(subcommand)]
+        cmd: crate::analysis_cmd::CorrectionsCmd,
+    },
+}
+
+/// `yuqing rules` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// List the incidents each rule would have opened over a past period (writes nothing).
+    Backtest {
+        /// Start: a date (2024-05-01), a local time (2024-05-01 08:00) or RFC 3339.
+        #[arg(long)]
+        from: String,
+        /// End (exclusive), same forms.
+        #[arg(long)]
+        to: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `yuqing search`.
@@ -102,8 +145,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     {
         return 4;
     }
-    if let Some(yuqing_pipeline::PipelineError::Config(_)) =
-        e.downcast_ref::<yuqing_pipeline::PipelineError>()
+    if let Some(
+        yuqing_pipeline::PipelineError::Config(_) | yuqing_pipeline::PipelineError::Alerting(_),
+    ) = e.downcast_ref::<yuqing_pipeline::PipelineError>()
     {
         return 3;
     }
@@ -130,6 +174,7 @@ pub fn analyzer(config: &Config) -> Result<Analyzer> {
     let opts = AnalyzerOptions {
         user_dicts: a.user_dicts.clone(),
         sentiment_lexicon: a.sentiment_lexicon.clone(),
+        risk_rules: Some(a.risk_rules.clone()),
         negative_threshold: a.negative_threshold,
         positive_threshold: a.positive_threshold,
     };
@@ -154,6 +199,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => search(&cli, args),
         Command::Status { json } => status(&cli, *json),
         Command::Reindex => reindex(&cli),
+        Command::Incidents { cmd } => crate::incidents_cmd::run(&cli, cmd),
+        Command::Rules {
+            cmd: RulesCmd::Backtest { from, to, json },
+        } => crate::rules_cmd::backtest_cmd(&cli, from, to, *json),
+        Command::Analyze(a) => crate::analysis_cmd::analyze(&cli, a),
+        Command::Eval(a) => crate::analysis_cmd::eval(&cli, a),
+        Command::Reanalyze(a) => crate::analysis_cmd::reanalyze(&cli, a),
+        Command::Correct(a) => crate::analysis_cmd::correct(&cli, a),
+        Command::Corrections { cmd } => crate::analysis_cmd::corrections(&cli, cmd),
     }
 }
 
@@ -167,7 +221,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Run the pipeline until a signal (or `until` resolves), then shut down cleanly.
 pub async fn daemon(config: Config, until: Option<StopFuture>) -> Result<()> {
-    daemon_with(config, until, |_| {}).await
+    let alerting = yuqing_pipeline::load_alerting(&config, &env_map())
+        .map_err(yuqing_pipeline::PipelineError::Alerting)?;
+    daemon_with(config, alerting, until, |_| {}).await
 }
 
 /// A future that stops the daemon when it resolves.
@@ -176,6 +232,7 @@ pub type StopFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + S
 /// [`daemon`], calling `watch` with the pipeline's live counters once it runs.
 pub async fn daemon_with(
     config: Config,
+    alerting: yuqing_pipeline::Alerting,
     until: Option<StopFuture>,
     watch: impl FnOnce(&Arc<yuqing_pipeline::Stats>),
 ) -> Result<()> {
@@ -186,7 +243,16 @@ pub async fn daemon_with(
             .with_context(|| format!("cannot open database {}", db.display()))?,
     );
     let index = Arc::new(DocIndex::open(&index_dir, analyzer.tokenizer())?);
-    let running = yuqing_pipeline::start(&config, &Registry::builtin(), analyzer, index, store)?;
+    let running = yuqing_pipeline::start(
+        &config,
+        alerting,
+        &Registry::builtin(yuqing_connectors::BuildContext::from_settings(
+            &config.settings.fetch,
+        )),
+        analyzer,
+        index,
+        store,
+    )?;
     watch(&running.stats);
     tracing::info!(data_dir = %config.settings.data_dir.display(), "yuqing running; SIGINT or SIGTERM stops it");
     let stop = async {
@@ -235,7 +301,9 @@ fn check(cli: &Cli) -> Result<()> {
         print_errors(problems.iter().cloned());
         return Err(Fatal::Config(format!("{} configuration error(s)", problems.len())).into());
     };
-    let registry = Registry::builtin();
+    let registry = Registry::builtin(yuqing_connectors::BuildContext::from_settings(
+        &config.settings.fetch,
+    ));
     for spec in &config.sources {
         if let Err(errs) = registry.build(spec) {
             problems.extend(errs.iter().map(ToString::to_string));

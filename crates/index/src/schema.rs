@@ -41,6 +41,14 @@ pub struct Fields {
     pub entity: Field,
     /// Source tags (raw terms, multi-valued).
     pub tag: Field,
+    /// Risk category ids (raw terms, multi-valued): `risk:collection`.
+    pub risk: Field,
+    /// Review dimensions (raw terms, multi-valued, `Dimension::as_str`): `dim:people`.
+    pub dim: Field,
+    /// Near-duplicate cluster id (raw term): `cluster:<doc id>`.
+    pub cluster: Field,
+    /// Cluster size when the document was assigned (stored, fast).
+    pub cluster_size: Field,
 }
 
 pub(crate) fn build() -> (Schema, Fields) {
@@ -70,6 +78,10 @@ pub(crate) fn build() -> (Schema, Fields) {
         sentiment: b.add_text_field("sentiment", STRING | STORED | FAST),
         entity: b.add_text_field("entity", STRING | STORED | FAST),
         tag: b.add_text_field("tag", STRING | STORED | FAST),
+        risk: b.add_text_field("risk", STRING | STORED | FAST),
+        dim: b.add_text_field("dim", STRING | STORED | FAST),
+        cluster: b.add_text_field("cluster", STRING | STORED | FAST),
+        cluster_size: b.add_u64_field("cluster_size", STORED | FAST),
     };
     (b.build(), fields)
 }
@@ -107,6 +119,16 @@ impl Fields {
         }
         for t in &d.raw.tags {
             doc.add_text(self.tag, t);
+        }
+        for r in &d.analysis.risks {
+            doc.add_text(self.risk, &r.id);
+        }
+        for t in &d.analysis.dimensions {
+            doc.add_text(self.dim, t.dimension.as_str());
+        }
+        if let Some(c) = &d.cluster {
+            doc.add_text(self.cluster, c.id.as_str());
+            doc.add_u64(self.cluster_size, u64::from(c.size));
         }
         doc
     }

@@ -1,5 +1,6 @@
 //! Search: a query string over title and body (tantivy's query syntax: words, `"phrases"`,
-//! `AND`/`OR`/`-`, `field:value` on `source`, `channel`, `sentiment`, `entity`, `tag`), sorted
+//! `AND`/`OR`/`-`, `field:value` on `source`, `channel`, `sentiment`, `entity`, `tag`, `risk`,
+//! `dim` (a dimension id such as `people`), `cluster` (a cluster id)), sorted
 //! by relevance or time, with highlighted snippets.
 
 use std::ops::Range;
@@ -97,6 +98,14 @@ pub struct Hit {
     pub sentiment: String,
     /// Mentioned entity ids.
     pub entities: Vec<String>,
+    /// Risk category ids.
+    pub risks: Vec<String>,
+    /// Review dimension ids.
+    pub dimensions: Vec<String>,
+    /// Near-duplicate cluster id, if assigned.
+    pub cluster: Option<String>,
+    /// Size of the cluster when the document was assigned (0 if none).
+    pub cluster_size: u64,
     /// Highlighted title.
     pub title_snippet: Snippet,
     /// Highlighted body fragment.
@@ -207,6 +216,19 @@ impl DocIndex {
                 .get_all(f.entity)
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect(),
+            risks: doc
+                .get_all(f.risk)
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            dimensions: doc
+                .get_all(f.dim)
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            cluster: text(f.cluster),
+            cluster_size: doc
+                .get_first(f.cluster_size)
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0),
             title_snippet,
             snippet: body,
         })

@@ -11,6 +11,7 @@ fn analyzer() -> Analyzer {
     let opts = AnalyzerOptions {
         user_dicts: vec![root.join("dict/yuqing.txt")],
         sentiment_lexicon: root.join("sentiment.toml"),
+        risk_rules: None,
         negative_threshold: -0.2,
         positive_threshold: 0.2,
     };
@@ -168,4 +169,56 @@ fn reader_in_another_handle_sees_commits() {
     w.commit().unwrap();
     reader.reload().unwrap();
     assert_eq!(reader.num_docs(), 1);
+}
+
+#[test]
+fn risk_dimension_and_cluster_fields_filter() {
+    let a = analyzer();
+    let dir = tempfile::tempdir().unwrap();
+    let index = open(dir.path(), &a);
+    let mut w = index.writer(1, 20_000_000).unwrap();
+    let mut d1 = doc(
+        &a,
+        "a",
+        "恒信消费金融被投诉暴力催收",
+        "借款人反映遭遇暴力催收，还被收取砍头息。",
+        8,
+    );
+    assert!(
+        d1.analysis.risks.iter().any(|r| r.id == "collection"),
+        "{:?}",
+        d1.analysis.risks
+    );
+    d1.cluster = Some(yuqing_model::ClusterInfo {
+        id: DocId("a".into()),
+        first_source: SourceId("news/t".into()),
+        first_seen: Utc::now(),
+        size: 2,
+    });
+    let d2 = doc(
+        &a,
+        "b",
+        "央行公布贷款市场报价利率",
+        "一年期贷款市场报价利率维持不变。",
+        9,
+    );
+    w.upsert(&d1).unwrap();
+    w.upsert(&d2).unwrap();
+    w.commit().unwrap();
+    index.reload().unwrap();
+    let ids = |q: &str| -> Vec<String> {
+        let r = index.search(q, &SearchOptions::default()).unwrap();
+        r.hits.into_iter().map(|h| h.id).collect()
+    };
+    assert_eq!(ids("risk:collection"), ["a"]);
+    assert_eq!(ids("risk:fees AND dim:finance"), ["a"]);
+    assert_eq!(ids("dim:people"), ["a"]);
+    assert_eq!(ids("cluster:a"), ["a"]);
+    let r = index
+        .search("cluster:a", &SearchOptions::default())
+        .unwrap();
+    assert_eq!(r.hits[0].cluster.as_deref(), Some("a"));
+    assert_eq!(r.hits[0].cluster_size, 2);
+    assert!(r.hits[0].risks.contains(&"fees".to_string()));
+    assert!(r.hits[0].dimensions.contains(&"finance".to_string()));
 }

@@ -11,7 +11,16 @@
 //!   checkpoints and health in one transaction. The pipeline calls it only after the index
 //!   commit that covers the same documents, so a checkpoint never runs ahead of the data;
 //! * documents are upserted by id: committing the same batch twice changes nothing but
-//!   `updated_at`/`last_seen_at`.
+//!   `updated_at`/`last_seen_at`;
+//! * near-duplicate clusters (migration 0002, `analysis.rs`): [`Store::assign_clusters`] fills
+//!   `Document::cluster` read-only (SimHash within [`NEAR_DUPLICATE_BITS`] bits of a stored or
+//!   earlier document, found through four 16-bit band indexes), so the writer can call it
+//!   before the index write; [`Store::commit`] records each document's cluster in its
+//!   transaction, assigning one itself to a document that arrives without. A recorded document
+//!   keeps its cluster across re-analysis;
+//! * analysts' corrections ([`Store::save_correction`], [`Store::correction`],
+//!   [`Store::corrections`]): one per document, the latest replacing the earlier; callers
+//!   apply them after every analysis.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,6 +31,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use yuqing_model::{Checkpoint, DocId, Document, ErrorClass, SourceHealth, SourceId};
+
+mod analysis;
+pub use analysis::NEAR_DUPLICATE_BITS;
+
+mod incidents;
+pub use incidents::{IncidentTx, OutboxRow, OutboxStatus};
 
 /// Migrations, in order; the index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[
@@ -312,6 +327,19 @@ impl Store {
                      doc_json = ?12, updated_at = ?13",
             )?;
             for d in docs {
+                // Near-duplicate cluster: assigned here unless the caller already did
+                // (`assign_clusters`), then recorded in this transaction.
+                let assigned;
+                let d = if d.cluster.is_none() {
+                    let mut one = [d.clone()];
+                    analysis::assign_in(&tx, one.iter_mut())?;
+                    let [one] = one;
+                    assigned = one;
+                    &assigned
+                } else {
+                    d
+                };
+                analysis::record_cluster(&tx, d)?;
                 let json = serde_json::to_string(d).map_err(|source| StoreError::Corrupt {
                     id: d.raw.id.to_string(),
                     source,

@@ -205,3 +205,91 @@ fn concurrent_writers_never_see_busy() {
         100
     );
 }
+
+fn with_hash(id: &str, source: &str, hour: u32, simhash: u64) -> Document {
+    use chrono::TimeZone;
+    let mut d = doc(id, "标题");
+    d.raw.source_id = SourceId(source.into());
+    d.raw.published_at = Some(Utc.with_ymd_and_hms(2026, 11, 1, hour, 0, 0).unwrap());
+    d.analysis.simhash = simhash;
+    d
+}
+
+#[test]
+fn reposts_with_small_edits_share_the_earliest_documents_cluster() {
+    let (_dir, store) = open();
+    let h: u64 = 0x0123_4567_89ab_cdef;
+    // The first report, committed without a cluster: commit assigns one.
+    store.commit(&[with_hash("a", "s", 8, h)], &[]).unwrap();
+    let a = store.document(&DocId("a".into())).unwrap().unwrap();
+    let ca = a.cluster.expect("commit assigns a cluster");
+    assert_eq!((ca.id.as_str(), ca.size), ("a", 1));
+
+    // A repost 3 bits away (one bit in three different bands), an earlier copy 2 bits away
+    // on another source in the same batch, and an unrelated story.
+    let mut batch = vec![
+        with_hash("b", "s", 9, h ^ 0x0001_0000_0100_0001),
+        with_hash("c", "other", 7, h ^ 0x8000_0000_0000_0001),
+        with_hash("d", "s", 9, !h),
+    ];
+    store.assign_clusters(&mut batch).unwrap();
+    let cl: Vec<_> = batch.iter().map(|d| d.cluster.clone().unwrap()).collect();
+    assert_eq!(cl[0].id.as_str(), "a");
+    assert_eq!(cl[0].size, 2);
+    assert_eq!(cl[1].id.as_str(), "a");
+    assert_eq!(cl[1].size, 3);
+    assert_eq!(
+        cl[1].first_source.as_str(),
+        "other",
+        "the earliest document is the origin"
+    );
+    assert_eq!(cl[2].id.as_str(), "d");
+    store.commit(&batch, &[]).unwrap();
+    // Stored JSON carries the cluster; the cluster lists its members oldest first.
+    let c = store.document(&DocId("c".into())).unwrap().unwrap();
+    assert_eq!(c.cluster.unwrap().id.as_str(), "a");
+    let members: Vec<String> = store
+        .cluster_members(&DocId("a".into()))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.0)
+        .collect();
+    assert_eq!(members, ["c", "a", "b"]);
+
+    // Four bits away is another story; a recommitted member stays put and the size is kept.
+    let mut far = vec![with_hash("e", "s", 10, h ^ 0x0010_0010_0010_0010)];
+    store.assign_clusters(&mut far).unwrap();
+    assert_eq!(far[0].cluster.as_ref().unwrap().id.as_str(), "e");
+    let mut again = vec![with_hash("b", "s", 9, h ^ 0x0001_0000_0100_0001)];
+    store.assign_clusters(&mut again).unwrap();
+    let cb = again[0].cluster.clone().unwrap();
+    assert_eq!((cb.id.as_str(), cb.size), ("a", 3));
+    store.commit(&again, &[]).unwrap();
+    assert_eq!(store.cluster_members(&DocId("a".into())).unwrap().len(), 3);
+}
+
+#[test]
+fn corrections_are_saved_replaced_and_listed() {
+    use yuqing_model::{Correction, SentimentLabel};
+    let (_dir, store) = open();
+    assert!(store.correction(&DocId("a".into())).unwrap().is_none());
+    let mut c = Correction {
+        doc_id: DocId("a".into()),
+        label: Some(SentimentLabel::Positive),
+        false_mentions: vec!["suda".into()],
+        by: "li".into(),
+        note: Some("澄清".into()),
+        at: Utc::now(),
+    };
+    store.save_correction(&c).unwrap();
+    let got = store.correction(&DocId("a".into())).unwrap().unwrap();
+    assert_eq!(got.label, c.label);
+    assert_eq!(got.false_mentions, c.false_mentions);
+    assert_eq!((got.by.as_str(), got.note.as_deref()), ("li", Some("澄清")));
+    c.label = None;
+    c.by = "wang".into();
+    store.save_correction(&c).unwrap();
+    let all = store.corrections().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].label, all[0].by.as_str()), (None, "wang"));
+}

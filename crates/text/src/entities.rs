@@ -207,6 +207,7 @@ fn build_automaton<'a>(
     }
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
         .build(patterns)
         .map(Some)

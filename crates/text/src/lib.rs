@@ -1,11 +1,28 @@
-//! Text analysis for yuqing: normalization, Chinese segmentation, entity mentions and
-//! lexicon sentiment, plus the jieba tokenizer the index registers.
+//! Text analysis for yuqing: normalization (traditional → simplified included), Chinese
+//! segmentation, entity mentions, explainable sentiment per document and per entity, risk
+//! categories and the seven review dimensions, SimHash fingerprints, analysts' corrections,
+//! and the jieba tokenizer the index registers.
 //!
 //! # Job
 //!
-//! [`Analyzer::analyze`] turns a [`RawDoc`] into an [`Analysis`]: normalized title and body
-//! ([`normalize`]), a token count, [`Mention`](yuqing_model::Mention)s of the watched entities
-//! with their evidence spans, and a [`Sentiment`](yuqing_model::Sentiment) with the terms that produced it. [`Analyzer::tokenizer`] gives the index a
+//! [`Analyzer::analyze`] turns a [`RawDoc`] into an [`Analysis`]:
+//!
+//! * normalized title and body ([`normalize`]: NFKC, traditional → simplified, invisible
+//!   characters removed, whitespace collapsed; [`normalize_mapped`] and [`original_range`] map
+//!   offsets back to the text as published);
+//! * a token count; [`Mention`](yuqing_model::Mention)s of the watched entities with their
+//!   evidence spans (word boundaries, exclusion contexts);
+//! * a document [`Sentiment`] and one per mentioned entity
+//!   ([`Analysis::entity_sentiments`], from the sentences around its mentions: see the
+//!   `targets` module docs), each with the terms and modifiers (negation, degree, contrast,
+//!   title) that produced it ([`sentiment`]);
+//! * risk categories and review dimensions with their evidence terms, from the rules file
+//!   ([`risk`], `config/risk.toml`);
+//! * a 64-bit SimHash ([`simhash`]) for near-duplicate clustering (done by the store).
+//!
+//! [`apply_correction`] applies an analyst's [`Correction`] to an analysis; callers apply the
+//! stored correction after every analysis and re-analysis. [`eval`] measures the analyzer on
+//! labelled files (`yuqing eval`). [`Analyzer::tokenizer`] gives the index a
 //! [`JiebaTokenizer`] over the *same* dictionary, so names the analyzer keeps whole are also
 //! whole words in search.
 //!
@@ -13,52 +30,72 @@
 //!
 //! * **Offsets are byte offsets into the normalized text** of their field
 //!   ([`Analysis::title`] / [`Analysis::body`]), always on `char` boundaries; so are the
-//!   tokenizer's offsets into whatever it is given. Index the normalized text.
+//!   tokenizer's offsets into whatever it is given. Index the normalized text. Traditional →
+//!   simplified conversion is character for character, so it moves no offset;
+//!   [`original_range`] gives the range of the original text.
 //! * **Analysis is deterministic:** the same document and the same configuration give the same
-//!   [`Analysis`], on any thread. A change of code, dictionary or lexicon that could change a
-//!   result comes with a bump of [`ANALYZER_VERSION`], so stored results can be recomputed.
-//!   The entity list is configuration too: its non-ASCII aliases become jieba words, so editing
-//!   it changes mentions *and* tokenization of what is analyzed afterwards.
+//!   [`Analysis`], on any thread. A change of code, dictionary, lexicon or rules that could
+//!   change a result comes with a bump of [`ANALYZER_VERSION`], so stored results can be
+//!   recomputed (`yuqing reanalyze --outdated`). The entity list is configuration too: its
+//!   non-ASCII aliases become jieba words, so editing it changes mentions *and* tokenization
+//!   of what is analyzed afterwards.
 //! * **No I/O after load:** [`Analyzer::load`] reads every file once and validates it (errors
 //!   name the file, line or key); `analyze`, `segment` and the tokenizer only compute. They are
-//!   CPU-bound (jieba): call them from a blocking thread, not an async task.
+//!   CPU-bound (jieba): call them from a blocking thread, not an async task. No model or data
+//!   is downloaded, ever.
 //! * An [`Analyzer`] is immutable, `Send + Sync`, and meant to be shared in an `Arc`.
 //!
-//! # Stages, and where the next ones go
+//! # Stages
 //!
 //! `analyze` normalizes each field and cuts it once with jieba into a `FieldText` (the
 //! normalized text and its words, every byte covered); every stage reads those: entity matching
-//! (`entities.rs`) and [`sentiment`]. A later stage (risk categories, the seven dimensions,
-//! near-duplicate fingerprints) is one more function over the `FieldText`s, called from
-//! `analyze`, with its configuration loaded and validated in [`Analyzer::load`]; a change of
-//! text itself (traditional → simplified) belongs in [`normalize`], before any offset exists.
+//! (`entities.rs`), [`sentiment`] (placed terms), per-entity attribution (`targets.rs`),
+//! [`risk`] and [`simhash`]. A new stage is one more function over the `FieldText`s, called
+//! from `analyze`, with its configuration loaded and validated in [`Analyzer::load`].
 
 #![warn(missing_docs)]
 
 mod entities;
 mod error;
+pub mod eval;
+mod fxhash;
 mod normalize;
+pub mod risk;
 mod segment;
 pub mod sentiment;
+pub mod simhash;
+mod targets;
 mod tokenizer;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jieba_rs::Jieba;
-use yuqing_model::{Analysis, Entity, Field, RawDoc};
+use yuqing_model::{
+    Analysis, Correction, Entity, EntitySentiment, Field, RawDoc, Sentiment, SentimentTerm,
+};
 
 pub use error::TextError;
-pub use normalize::{KEPT_FULLWIDTH, normalize};
+pub use normalize::{KEPT_FULLWIDTH, Normalized, normalize, normalize_mapped};
+pub use simhash::{NEAR_DUPLICATE_BITS, hamming};
 pub use tokenizer::{JiebaTokenStream, JiebaTokenizer};
 
 use crate::entities::EntityMatcher;
+use crate::risk::RiskRules;
 use crate::segment::{cut, is_word};
-use crate::sentiment::Lexicon;
+use crate::sentiment::{Lexicon, PlacedTerm};
+use crate::targets::Span;
 
 /// Version of the analysis this crate produces; stored in [`Analysis::analyzer_version`].
 /// Bump it whenever a result could change (code, dictionary or lexicon).
-pub const ANALYZER_VERSION: u32 = 1;
+///
+/// 2: traditional → simplified normalization, contrast words, per-entity sentiment, risk and
+/// dimension tags, SimHash.
+pub const ANALYZER_VERSION: u32 = 2;
+
+/// File name of the risk rules looked for beside the sentiment lexicon when
+/// [`AnalyzerOptions::risk_rules`] is `None`.
+pub const RISK_RULES_FILE_NAME: &str = "risk.toml";
 
 /// Default user dictionary, relative to the working directory.
 pub const DEFAULT_USER_DICT: &str = "config/dict/yuqing.txt";
@@ -81,6 +118,10 @@ pub struct AnalyzerOptions {
     pub user_dicts: Vec<PathBuf>,
     /// The sentiment lexicon (TOML, see [`sentiment`]).
     pub sentiment_lexicon: PathBuf,
+    /// Risk categories and dimension rules (TOML, see [`risk`]). `None`: the file
+    /// [`RISK_RULES_FILE_NAME`] beside the sentiment lexicon if it exists, else no rules (no
+    /// document is tagged). `Some(path)`: that file, which must exist.
+    pub risk_rules: Option<PathBuf>,
     /// A score at or below this is negative (default [`DEFAULT_NEGATIVE_THRESHOLD`]).
     pub negative_threshold: f32,
     /// A score at or above this is positive (default [`DEFAULT_POSITIVE_THRESHOLD`]).
@@ -93,6 +134,7 @@ impl Default for AnalyzerOptions {
         AnalyzerOptions {
             user_dicts: vec![PathBuf::from(DEFAULT_USER_DICT)],
             sentiment_lexicon: PathBuf::from(DEFAULT_SENTIMENT_LEXICON),
+            risk_rules: None,
             negative_threshold: DEFAULT_NEGATIVE_THRESHOLD,
             positive_threshold: DEFAULT_POSITIVE_THRESHOLD,
         }
@@ -106,6 +148,7 @@ pub struct Analyzer {
     jieba: Arc<Jieba>,
     matcher: EntityMatcher,
     lexicon: Lexicon,
+    risk: RiskRules,
     negative_threshold: f32,
     positive_threshold: f32,
 }
@@ -134,12 +177,28 @@ impl Analyzer {
         }
         let matcher = EntityMatcher::new(entities)?;
         let lexicon = Lexicon::load(&opts.sentiment_lexicon)?;
+        let risk = match &opts.risk_rules {
+            Some(path) => RiskRules::load(path)?,
+            None => {
+                let sibling = opts
+                    .sentiment_lexicon
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .join(RISK_RULES_FILE_NAME);
+                if sibling.exists() {
+                    RiskRules::load(&sibling)?
+                } else {
+                    RiskRules::empty()
+                }
+            }
+        };
         let aliases: Vec<&str> = matcher.jieba_words().collect();
         let jieba = segment::build_jieba(&opts.user_dicts, &aliases)?;
         Ok(Analyzer {
             jieba: Arc::new(jieba),
             matcher,
             lexicon,
+            risk,
             negative_threshold: neg,
             positive_threshold: pos,
         })
@@ -147,6 +206,19 @@ impl Analyzer {
 
     /// Analyze one document. Pure computation; deterministic.
     pub fn analyze(&self, raw: &RawDoc) -> Analysis {
+        self.analyze_with_targets(raw, &[]).0
+    }
+
+    /// Analyze one document and also judge the sentiment towards each of `targets`, names
+    /// that need not be configured entities (used by `yuqing eval` on labelled sets that name
+    /// their own entities). A target is found by plain substring search of its normalized
+    /// form; its sentiment is computed exactly like a configured entity's (see
+    /// [`Analysis::entity_sentiments`]). Returns one [`Sentiment`] per target, in order.
+    pub fn analyze_with_targets(
+        &self,
+        raw: &RawDoc,
+        targets: &[&str],
+    ) -> (Analysis, Vec<Sentiment>) {
         let title = normalize(&raw.title);
         let body = normalize(&raw.body);
         let fields = [
@@ -160,28 +232,102 @@ impl Analyzer {
             .flat_map(|f| &f.words)
             .filter(|w| is_word(w.text))
             .count();
-        let mentions = fields
+        let mentions: Vec<yuqing_model::Mention> = fields
             .iter()
             .flat_map(|f| self.matcher.find(f.text, &f.words, f.field))
             .collect();
-        let sentiment = self.lexicon.score(
-            &t.words,
-            &b.words,
-            self.negative_threshold,
-            self.positive_threshold,
+        let terms: [Vec<PlacedTerm>; 2] = [
+            self.lexicon.terms(&t.words, true),
+            self.lexicon.terms(&b.words, false),
+        ];
+        let all_terms = || {
+            terms
+                .iter()
+                .flatten()
+                .map(|p| p.term.clone())
+                .collect::<Vec<_>>()
+        };
+        let sentiment = self.judge(all_terms());
+
+        // Per-entity sentiment from the configured entities' mentions.
+        let ids = {
+            let mut ids: Vec<&str> = Vec::new();
+            for m in &mentions {
+                if !ids.contains(&m.entity_id.as_str()) {
+                    ids.push(&m.entity_id);
+                }
+            }
+            ids
+        };
+        let spans: Vec<Span> = mentions
+            .iter()
+            .map(|m| Span {
+                target: ids.iter().position(|&i| i == m.entity_id).unwrap_or(0),
+                field: m.field,
+                start: m.start,
+                end: m.end,
+            })
+            .collect();
+        let per = targets::attribute(&[t.text, b.text], &terms, &spans, ids.len());
+        let entity_sentiments = ids
+            .iter()
+            .zip(per)
+            .map(|(id, ts)| EntitySentiment {
+                entity_id: id.to_string(),
+                sentiment: self.judge(ts),
+            })
+            .collect();
+
+        // Ad-hoc targets.
+        let target_sentiments = if targets.is_empty() {
+            Vec::new()
+        } else {
+            let names: Vec<String> = targets.iter().map(|n| normalize(n)).collect();
+            let spans = targets::find_targets(&[t.text, b.text], &names);
+            targets::attribute(&[t.text, b.text], &terms, &spans, names.len())
+                .into_iter()
+                .map(|ts| self.judge(ts))
+                .collect()
+        };
+
+        let (risks, dimensions) = self.risk.tag(&[t.text, b.text]);
+        // Reposts often re-title a story: a body long enough to identify it is hashed alone.
+        let body_features = b.words.iter().filter(|w| w.text.len() > 3).count();
+        let hashed = if body_features >= simhash::BODY_ONLY_MIN_WORDS {
+            &fields[1..]
+        } else {
+            &fields[..]
+        };
+        let simhash = simhash::simhash(
+            hashed
+                .iter()
+                .flat_map(|f| &f.words)
+                .map(|w| w.text)
+                .filter(|w| is_word(w)),
         );
-        Analysis {
-            title,
-            body,
+        let analysis = Analysis {
+            title: title.clone(),
+            body: body.clone(),
             token_count,
             mentions,
             sentiment,
-            entity_sentiments: Vec::new(),
-            risks: Vec::new(),
-            dimensions: Vec::new(),
-            simhash: 0,
+            entity_sentiments,
+            risks,
+            dimensions,
+            simhash,
             analyzer_version: ANALYZER_VERSION,
-        }
+        };
+        (analysis, target_sentiments)
+    }
+
+    fn judge(&self, terms: Vec<SentimentTerm>) -> Sentiment {
+        self.lexicon
+            .judge(terms, self.negative_threshold, self.positive_threshold)
+    }
+
+    /// Number of risk categories loaded (0 when no rules file was found).
+    pub fn risk_category_count(&self) -> usize {
+        self.risk.category_count()
     }
 
     /// A tantivy tokenizer over this analyzer's dictionary (search mode; see
@@ -217,4 +363,52 @@ impl<'a> FieldText<'a> {
             words: cut(jieba, text),
         }
     }
+}
+
+/// Apply an analyst's correction to an analysis (after every analysis and re-analysis):
+/// a corrected label replaces the document label, and the evidence gains a zero-weight term
+/// `人工校正` whose modifiers say who and why; the mentions and per-entity sentiments of
+/// every entity listed as a false mention are removed. Idempotent.
+pub fn apply_correction(analysis: &mut Analysis, correction: &Correction) {
+    const MARK: &str = "人工校正";
+    if let Some(label) = correction.label {
+        analysis.sentiment.label = label;
+        analysis.sentiment.terms.retain(|t| t.term != MARK);
+        let mut modifiers = vec![format!("校正人:{}", correction.by)];
+        if let Some(n) = &correction.note {
+            modifiers.push(format!("说明:{n}"));
+        }
+        modifiers.push(format!("标签:{}", label.as_str()));
+        analysis.sentiment.terms.push(SentimentTerm {
+            term: MARK.into(),
+            weight: 0.0,
+            contribution: 0.0,
+            modifiers,
+        });
+    }
+    if !correction.false_mentions.is_empty() {
+        let false_ids = &correction.false_mentions;
+        analysis
+            .mentions
+            .retain(|m| !false_ids.contains(&m.entity_id));
+        analysis
+            .entity_sentiments
+            .retain(|e| !false_ids.contains(&e.entity_id));
+    }
+}
+
+/// The byte range of `raw`'s original title or body that produced `normalized[start..end]`
+/// of the same field (offsets as in [`Mention`](yuqing_model::Mention)): for display of the
+/// text as published.
+pub fn original_range(
+    raw: &RawDoc,
+    field: Field,
+    start: usize,
+    end: usize,
+) -> std::ops::Range<usize> {
+    let text = match field {
+        Field::Title => &raw.title,
+        Field::Body => &raw.body,
+    };
+    normalize_mapped(text).to_original(start, end)
 }

@@ -16,55 +16,266 @@ pub const KEPT_FULLWIDTH: [char; 7] = ['，', '！', '？', '；', '：', '（',
 ///   evasion, `⾦融`) to ideographs. It would also turn `，！？；：（）` into ASCII, which reads
 ///   badly in Chinese evidence snippets, so those seven are kept as they are (see
 ///   [`KEPT_FULLWIDTH`]). `。、「」《》“”` are not touched by NFKC at all. Sentence and clause
-///   splitting downstream therefore accepts both the CJK and the ASCII forms.
+///   splitting downstream therefore accepts both the CJK and the ASCII forms. NFKC is applied
+///   per *cluster* (a character and the combining marks after it), so every output character
+///   comes from one known range of the input.
+/// * **Traditional → simplified**, after NFKC, with the `fast2s` crate (OpenCC's character
+///   table plus context rules such as 乾隆 vs 乾净): `恆信消費金融暴力催收` →
+///   `恒信消费金融暴力催收`. The conversion is character for character and keeps UTF-8 lengths,
+///   so it moves no offset.
 /// * **Invisible characters are removed** (zero-width space/joiners, BOM, word joiner, soft
 ///   hyphen, bidi controls) before NFKC, so the result is idempotent. Removing U+200D also
 ///   splits emoji ZWJ sequences into their parts; that only changes how they display.
 /// * **Whitespace collapses.** Every run of whitespace (ASCII, U+3000, NBSP, line breaks) and of
 ///   other control characters becomes one ASCII space; the ends are trimmed. Line structure is
 ///   not kept: clause splitting treats a space as a boundary instead.
-/// * Traditional → simplified conversion is not done in v1.
 ///
-/// Deterministic and idempotent: `normalize(&normalize(s)) == normalize(s)`.
+/// Deterministic and idempotent: `normalize(&normalize(s)) == normalize(s)`. To map offsets in
+/// the result back to the original text (for display), use [`normalize_mapped`].
 ///
 /// ```
 /// assert_eq!(yuqing_text::normalize("  恒信ＡＰＰ\u{200B}　很差，１２３！ "), "恒信APP 很差，123！");
+/// assert_eq!(yuqing_text::normalize("恆信消費"), "恒信消费");
 /// ```
 pub fn normalize(text: &str) -> String {
-    // Pass 1: drop invisibles, turn controls into spaces.
-    let cleaned: String = text
-        .chars()
-        .filter(|&c| !is_invisible(c))
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    if already_normal(text) {
+        return text.to_string();
+    }
+    run(text, None)
+}
 
-    // Pass 2: NFKC over the runs between kept full-width punctuation.
-    let mut folded = String::with_capacity(cleaned.len());
-    let mut run_start = 0;
-    for (i, c) in cleaned.char_indices() {
-        if KEPT_FULLWIDTH.contains(&c) {
-            folded.extend(cleaned[run_start..i].nfkc());
-            folded.push(c);
-            run_start = i + c.len_utf8();
+/// Whether `normalize` would return `text` unchanged, checked in one cheap pass: every
+/// character NFKC-stable (or kept punctuation), none that fast2s may convert, no invisible or
+/// control character, whitespace only single ASCII spaces between other characters, and no
+/// combining mark (NFKC could compose it with its base).
+fn already_normal(text: &str) -> bool {
+    let mut prev_space = true; // no leading space
+    for c in text.chars() {
+        if c == ' ' {
+            if prev_space {
+                return false;
+            }
+            prev_space = true;
+            continue;
+        }
+        prev_space = false;
+        if c.is_ascii() {
+            if c.is_ascii_control() {
+                return false;
+            }
+            continue;
+        }
+        if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            if may_convert(c) {
+                return false;
+            }
+            continue;
+        }
+        if c.is_whitespace()
+            || is_invisible(c)
+            || c.is_control()
+            || unicode_normalization::char::is_combining_mark(c)
+            || !(nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c))
+            || may_convert(c)
+        {
+            return false;
         }
     }
-    folded.extend(cleaned[run_start..].nfkc());
+    !prev_space || text.is_empty()
+}
+
+/// [`normalize`], plus the map from offsets in the result back to the original text.
+pub fn normalize_mapped(text: &str) -> Normalized {
+    let mut spans = Vec::new();
+    let text_out = run(text, Some(&mut spans));
+    Normalized {
+        text: text_out,
+        spans,
+        original_len: text.len(),
+    }
+}
+
+/// Normalized text with the way back to the original: see [`normalize_mapped`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalized {
+    /// The normalized text, equal to [`normalize`] of the original.
+    pub text: String,
+    /// Per character of `text`: (its byte offset in `text`, the byte range of the original it
+    /// came from). Sorted by the first element.
+    spans: Vec<(usize, usize, usize)>,
+    original_len: usize,
+}
+
+impl Normalized {
+    /// The byte range of the original text that produced `text[start..end]` (both ends on
+    /// `char` boundaries of `text`). A collapsed whitespace run maps to its first character;
+    /// an empty range maps to an empty range at the corresponding position.
+    pub fn to_original(&self, start: usize, end: usize) -> std::ops::Range<usize> {
+        let first = self.spans.partition_point(|&(o, _, _)| o < start);
+        let o_start = self
+            .spans
+            .get(first)
+            .map_or(self.original_len, |&(_, s, _)| s);
+        if end <= start {
+            return o_start..o_start;
+        }
+        let last = self.spans.partition_point(|&(o, _, _)| o < end);
+        let o_end = if last == 0 {
+            o_start
+        } else {
+            self.spans[last - 1].2
+        };
+        o_start..o_end.max(o_start)
+    }
+}
+
+/// Whether `c` is unchanged by NFKC when no combining mark follows it: printable ASCII and the
+/// CJK Unified Ideographs block directly (by far most of our text), other BMP characters from
+/// a table computed once.
+fn nfkc_stable(c: char) -> bool {
+    use std::sync::OnceLock;
+    static BITS: OnceLock<Vec<u64>> = OnceLock::new();
+    if matches!(c, ' '..='~' | '\u{4E00}'..='\u{9FFF}') {
+        return true;
+    }
+    let u = c as u32;
+    if u > 0xFFFF {
+        return false;
+    }
+    // Other BMP characters: NFKC of the character alone is itself (built once).
+    let bits = BITS.get_or_init(|| {
+        let mut bits = vec![0u64; 0x10000 / 64];
+        let mut one = [0u8; 4];
+        for u in 0u32..=0xFFFF {
+            let Some(ch) = char::from_u32(u) else {
+                continue;
+            };
+            let s: &str = ch.encode_utf8(&mut one);
+            if s.nfkc().eq(std::iter::once(ch)) {
+                bits[(u / 64) as usize] |= 1 << (u % 64);
+            }
+        }
+        bits
+    });
+    bits[(u / 64) as usize] >> (u % 64) & 1 == 1
+}
+
+fn run(text: &str, mut spans: Option<&mut Vec<(usize, usize, usize)>>) -> String {
+    // Pass 1: drop invisibles, turn controls into spaces, NFKC per cluster (a character and the
+    // combining marks after it), remembering which input range each output char came from.
+    let mut folded = String::with_capacity(text.len());
+    let mut origin: Vec<(usize, usize)> = Vec::new(); // per char of `folded`, when mapping
+    let mapping = spans.is_some();
+    let mut chars = text
+        .char_indices()
+        .filter(|&(_, c)| !is_invisible(c))
+        .peekable();
+    let mut cluster = String::new();
+    while let Some((i, c)) = chars.next() {
+        let c = if c.is_control() { ' ' } else { c };
+        let mut end = i + text[i..].chars().next().map_or(0, char::len_utf8);
+        cluster.clear();
+        cluster.push(c);
+        while let Some(&(j, m)) = chars.peek() {
+            // Combining marks start at U+0300; skip the table lookup for ASCII and ideographs.
+            if (m as u32) < 0x300
+                || ('\u{4E00}'..='\u{9FFF}').contains(&m)
+                || !unicode_normalization::char::is_combining_mark(m)
+            {
+                break;
+            }
+            cluster.push(m);
+            end = j + m.len_utf8();
+            chars.next();
+        }
+        let before = folded.len();
+        if cluster.len() == c.len_utf8() && (nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c)) {
+            folded.push(c);
+        } else {
+            folded.extend(cluster.nfkc());
+        }
+        if mapping {
+            let n = folded[before..].chars().count();
+            origin.extend(std::iter::repeat_n((i, end), n));
+        }
+    }
+
+    // Pass 2: traditional → simplified, char for char (UTF-8 lengths are kept); skipped when
+    // no character of the text is one fast2s could change.
+    let folded = if folded.chars().any(may_convert) {
+        let converted = fast2s::convert(&folded);
+        if folded.contains(NEVER_CONVERT) {
+            folded
+                .chars()
+                .zip(converted.chars())
+                .map(|(o, c)| if NEVER_CONVERT.contains(&o) { o } else { c })
+                .collect()
+        } else {
+            converted
+        }
+    } else {
+        folded
+    };
 
     // Pass 3: collapse whitespace runs to one space and trim.
     let mut out = String::with_capacity(folded.len());
-    let mut pending_space = false;
-    for c in folded.chars() {
+    let mut pending: Option<(usize, usize)> = None;
+    for (k, c) in folded.chars().enumerate() {
         if c.is_whitespace() {
-            pending_space = !out.is_empty();
+            if !out.is_empty() && pending.is_none() {
+                pending = Some(origin.get(k).copied().unwrap_or_default());
+            }
         } else {
-            if pending_space {
+            if let Some(o) = pending.take() {
+                if let Some(s) = spans.as_deref_mut() {
+                    s.push((out.len(), o.0, o.1));
+                }
                 out.push(' ');
-                pending_space = false;
+            }
+            if let Some(s) = spans.as_deref_mut() {
+                let o = origin.get(k).copied().unwrap_or_default();
+                s.push((out.len(), o.0, o.1));
             }
             out.push(c);
         }
     }
     out
+}
+
+/// Simplified characters fast2s's table maps anyway, wrongly for simplified text (呵 → 嗬 would
+/// turn every 呵呵 into 嗬嗬): kept as they are.
+const NEVER_CONVERT: [char; 1] = ['呵'];
+
+/// Characters fast2s converts in some context: those its table maps on their own, plus the
+/// ones it converts only next to certain neighbours (its `T2S_SPECIAL_CONVERT_TYPE` keys).
+const T2S_CONTEXT_ONLY: [char; 7] = ['藉', '著', '苧', '闔', '鍾', '讎', '畫'];
+
+/// Whether fast2s may change `c` (a bitmap over the BMP's 3-byte characters, built once).
+fn may_convert(c: char) -> bool {
+    use std::sync::OnceLock;
+    static BITS: OnceLock<Vec<u64>> = OnceLock::new();
+    let u = c as u32;
+    if !(0x800..=0xFFFF).contains(&u) {
+        return false;
+    }
+    let bits = BITS.get_or_init(|| {
+        let mut bits = vec![0u64; 0x10000 / 64];
+        let mut buf = String::new();
+        for u in 0x800u32..=0xFFFF {
+            let Some(ch) = char::from_u32(u) else {
+                continue;
+            };
+            buf.clear();
+            buf.push(ch);
+            if (fast2s::convert(&buf) != buf || T2S_CONTEXT_ONLY.contains(&ch))
+                && !NEVER_CONVERT.contains(&ch)
+            {
+                bits[(u / 64) as usize] |= 1 << (u % 64);
+            }
+        }
+        bits
+    });
+    bits[(u / 64) as usize] >> (u % 64) & 1 == 1
 }
 
 /// Characters with no visible form that only get in the way of matching.
@@ -121,9 +332,43 @@ mod tests {
 
     #[test]
     fn folds_compatibility_ideographs_and_radicals() {
-        // U+2FA6 KANGXI RADICAL GOLD → 金; U+F900 → 豈.
+        // U+2FA6 KANGXI RADICAL GOLD → 金; U+F900 → 豈 (NFKC), then simplified to 岂.
         assert_eq!(normalize("\u{2FA6}融"), "金融");
-        assert_eq!(normalize("\u{F900}"), "\u{8C48}");
+        assert_eq!(normalize("\u{F900}"), "岂");
+    }
+
+    #[test]
+    fn converts_traditional_to_simplified() {
+        assert_eq!(
+            normalize("恆信消費金融暴力催收，還款後仍被騷擾"),
+            "恒信消费金融暴力催收，还款后仍被骚扰"
+        );
+        assert_eq!(normalize("乾隆年間"), "乾隆年间");
+        // fast2s maps 呵 (also a simplified character) to 嗬; we keep it.
+        assert_eq!(normalize("呵呵，還行"), "呵呵，还行");
+        // Kangxi radical 門 (NFKC) then simplified.
+        assert_eq!(normalize("\u{2FA8}"), "门");
+    }
+
+    #[test]
+    fn maps_offsets_back_to_the_original() {
+        let original = "　網友：\u{200B}恆信ＡＰＰ  很差 e\u{0301}!";
+        let n = normalize_mapped(original);
+        assert_eq!(n.text, normalize(original));
+        assert_eq!(n.text, "网友：恒信APP 很差 é!");
+        let at = |s: &str| n.text.find(s).unwrap();
+        let r = n.to_original(at("恒信"), at("恒信") + "恒信".len());
+        assert_eq!(&original[r], "恆信");
+        let r = n.to_original(at("APP"), at("APP") + 3);
+        assert_eq!(&original[r], "ＡＰＰ");
+        let r = n.to_original(at("é"), at("é") + "é".len());
+        assert_eq!(&original[r], "e\u{0301}");
+        let r = n.to_original(0, n.text.len());
+        assert_eq!(&original[r], "網友：\u{200B}恆信ＡＰＰ  很差 e\u{0301}!");
+        assert_eq!(
+            n.to_original(n.text.len(), n.text.len()),
+            original.len()..original.len()
+        );
     }
 
     #[test]
@@ -134,6 +379,7 @@ mod tests {
             "① ™ ℃ … ｡ ﹐ ｶﾀｶﾅ",
             "👨\u{200D}👩\u{200D}👧 好",
             "\u{0301}  x",
+            "恆信消費 乾隆 ⾨",
         ];
         for s in samples {
             let once = normalize(s);

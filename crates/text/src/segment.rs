@@ -114,7 +114,11 @@ pub(crate) fn cut<'a>(jieba: &Jieba, text: &'a str) -> Vec<Word<'a>> {
 /// Whether a token carries meaning: it contains a letter, digit or ideograph, or an emoji.
 /// Tokens of only whitespace, punctuation or other symbols are not words.
 pub(crate) fn is_word(token: &str) -> bool {
-    token.chars().any(|c| c.is_alphanumeric() || is_emoji(c))
+    token.chars().any(|c| {
+        c.is_ascii_alphanumeric()
+            || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+            || (!c.is_ascii() && (c.is_alphanumeric() || is_emoji(c)))
+    })
 }
 
 /// Pictographic characters worth indexing (a rough, dependency-free approximation of

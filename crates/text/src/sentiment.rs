@@ -13,8 +13,12 @@
 //! negated_positive_factor = -1.0 # "不满意" via 不 + 满意: weight × -1
 //! negation_window = 3            # tokens before a term searched for negation words
 //! degree_window = 2              # tokens before a term searched for a degree word
+//! contrast_before_factor = 0.5   # terms before 但是 in the sentence
+//! contrast_after_factor = 1.5    # terms after it
 //! [negation]
 //! words = ["不", "没有"]
+//! [contrast]
+//! words = ["但是", "不过"]
 //! [degree.words]
 //! "非常" = 1.8
 //! [negative.terms]
@@ -32,7 +36,9 @@
 //! one token or a run of up to [`MAX_TERM_TOKENS`] consecutive tokens whose concatenation is the
 //! term (longest match first), so multi-word terms work whether or not jieba keeps them whole;
 //! a token that fuses a negation or degree word with a term (`十分满意`, `非暴力`, `较差`, all
-//! words of jieba's dictionary), or a negation with a degree word (`不太`), is read as the two.
+//! words of jieba's dictionary), or a negation with a degree word (`不太`), is read as the two;
+//! any other token of three or more characters that ends with a term of two or more
+//! (`态度恶劣`) yields that term.
 //! For each match, the *window* is the word tokens before it, back to the nearest clause boundary
 //! (`，。！？；：,.!?;:…` or a space) or the previous matched term, whichever is nearer:
 //!
@@ -43,17 +49,21 @@
 //!   multiplies by `negated_positive_factor` (positive terms) or `negated_negative_factor`
 //!   (negative terms: a denied complaint is weak evidence of the opposite, not a full reversal);
 //!   an even number cancels out and is recorded as `双重否定`;
+//! * **contrast:** in a sentence (up to `。！？!?…` or a space) with a contrast word, terms
+//!   before the last one × `contrast_before_factor`, terms after it × `contrast_after_factor`
+//!   (`味道不错，但是送得太慢`: the complaint outweighs the praise);
 //! * **title:** × `title_factor`.
 //!
 //! The score is `tanh(sum / squash)`, in `[-1, 1]`; the label comes from the thresholds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
 use yuqing_model::{Sentiment, SentimentLabel, SentimentTerm};
 
 use crate::error::TextError;
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::normalize::normalize;
 use crate::segment::{Word, is_word};
 
@@ -69,6 +79,10 @@ pub const DEFAULT_NEGATED_POSITIVE_FACTOR: f32 = -1.0;
 pub const DEFAULT_NEGATION_WINDOW: usize = 3;
 /// Default `degree_window`, in tokens.
 pub const DEFAULT_DEGREE_WINDOW: usize = 2;
+/// Default `contrast_before_factor`: terms before 但是/不过 in a sentence weigh half.
+pub const DEFAULT_CONTRAST_BEFORE_FACTOR: f32 = 0.5;
+/// Default `contrast_after_factor`: terms after 但是/不过 in a sentence weigh 1.5 times.
+pub const DEFAULT_CONTRAST_AFTER_FACTOR: f32 = 1.5;
 /// Longest run of jieba tokens one lexicon term may span.
 pub const MAX_TERM_TOKENS: usize = 4;
 
@@ -83,6 +97,8 @@ struct LexiconFile {
     scoring: ScoringFile,
     #[serde(default)]
     negation: NegationFile,
+    #[serde(default)]
+    contrast: NegationFile,
     #[serde(default)]
     degree: DegreeFile,
     #[serde(default)]
@@ -100,6 +116,8 @@ struct ScoringFile {
     negated_positive_factor: Option<f32>,
     negation_window: Option<usize>,
     degree_window: Option<usize>,
+    contrast_before_factor: Option<f32>,
+    contrast_after_factor: Option<f32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,12 +147,18 @@ enum Entry {
     Term(f32),
     Negation,
     Degree(f32),
+    Contrast,
 }
 
 /// The validated lexicon and scoring parameters. Immutable after load.
 #[derive(Debug)]
 pub(crate) struct Lexicon {
-    entries: HashMap<String, Entry>,
+    entries: FxHashMap<String, Entry>,
+    /// Every entry and every proper prefix of one (on `char` boundaries): a run of tokens that
+    /// is not in here cannot grow into an entry.
+    prefixes: FxHashSet<String>,
+    /// First characters of negation and degree words (for splitting fused tokens).
+    modifier_first: FxHashSet<char>,
     max_entry_bytes: usize,
     squash: f32,
     title_factor: f32,
@@ -142,6 +166,15 @@ pub(crate) struct Lexicon {
     negated_positive_factor: f32,
     negation_window: usize,
     degree_window: usize,
+    contrast_before_factor: f32,
+    contrast_after_factor: f32,
+}
+
+/// A sentiment term found in a field, with where it starts (byte offset in the field text).
+#[derive(Debug, Clone)]
+pub(crate) struct PlacedTerm {
+    pub start: usize,
+    pub term: SentimentTerm,
 }
 
 impl Lexicon {
@@ -209,7 +242,22 @@ impl Lexicon {
             }
         }
 
-        let mut entries: HashMap<String, Entry> = HashMap::new();
+        let cb = s
+            .contrast_before_factor
+            .unwrap_or(DEFAULT_CONTRAST_BEFORE_FACTOR);
+        let ca = s
+            .contrast_after_factor
+            .unwrap_or(DEFAULT_CONTRAST_AFTER_FACTOR);
+        for (key, v) in [
+            ("scoring.contrast_before_factor", cb),
+            ("scoring.contrast_after_factor", ca),
+        ] {
+            if !(v.is_finite() && (0.0..=5.0).contains(&v)) {
+                return Err(err(key.into(), format!("must be in [0, 5], got {v}")));
+            }
+        }
+
+        let mut entries: FxHashMap<String, Entry> = FxHashMap::default();
         let mut add = |table: &str, word: &str, entry: Entry| -> Result<(), TextError> {
             let key = format!("{table}.{word}");
             if word.is_empty() {
@@ -229,6 +277,9 @@ impl Lexicon {
         };
         for w in &file.negation.words {
             add("negation.words", w, Entry::Negation)?;
+        }
+        for w in &file.contrast.words {
+            add("contrast.words", w, Entry::Contrast)?;
         }
         for (w, &f) in &file.degree.words {
             if !(f.is_finite() && f > 0.0 && f <= MAX_DEGREE) {
@@ -259,8 +310,22 @@ impl Lexicon {
         }
 
         let max_entry_bytes = entries.keys().map(String::len).max().unwrap_or(0);
+        let mut prefixes = FxHashSet::default();
+        for k in entries.keys() {
+            for (i, _) in k.char_indices().skip(1) {
+                prefixes.insert(k[..i].to_string());
+            }
+            prefixes.insert(k.clone());
+        }
+        let modifier_first = entries
+            .iter()
+            .filter(|(_, e)| matches!(e, Entry::Negation | Entry::Degree(_)))
+            .filter_map(|(k, _)| k.chars().next())
+            .collect();
         Ok(Lexicon {
             entries,
+            prefixes,
+            modifier_first,
             max_entry_bytes,
             squash,
             title_factor,
@@ -268,6 +333,8 @@ impl Lexicon {
             negated_positive_factor: np,
             negation_window,
             degree_window,
+            contrast_before_factor: cb,
+            contrast_after_factor: ca,
         })
     }
 
@@ -288,6 +355,7 @@ impl Lexicon {
     }
 
     /// Score a document from the jieba tokens of its normalized title and body.
+    #[cfg(test)]
     pub(crate) fn score(
         &self,
         title: &[Word<'_>],
@@ -295,9 +363,30 @@ impl Lexicon {
         negative_threshold: f32,
         positive_threshold: f32,
     ) -> Sentiment {
-        let mut terms = Vec::new();
-        self.collect(title, self.title_factor, &mut terms);
-        self.collect(body, 1.0, &mut terms);
+        let mut terms = self.terms(title, true);
+        terms.extend(self.terms(body, false));
+        self.judge(
+            terms.into_iter().map(|t| t.term).collect(),
+            negative_threshold,
+            positive_threshold,
+        )
+    }
+
+    /// The sentiment terms of one field, with their positions (title hits weighted).
+    pub(crate) fn terms(&self, words: &[Word<'_>], title: bool) -> Vec<PlacedTerm> {
+        let mut out = Vec::new();
+        let factor = if title { self.title_factor } else { 1.0 };
+        self.collect(words, factor, &mut out);
+        out
+    }
+
+    /// Score and label from evidence terms.
+    pub(crate) fn judge(
+        &self,
+        terms: Vec<SentimentTerm>,
+        negative_threshold: f32,
+        positive_threshold: f32,
+    ) -> Sentiment {
         let sum: f32 = terms.iter().map(|t| t.contribution).sum();
         let score = (sum / self.squash).tanh().clamp(-1.0, 1.0);
         let label = if score <= negative_threshold {
@@ -315,21 +404,24 @@ impl Lexicon {
     }
 
     /// Turn tokens into units: lexicon matches (longest first), boundaries and other words.
-    fn units(&self, words: &[Word<'_>]) -> Vec<Unit> {
+    fn units(&self, words: &[Word<'_>]) -> (Vec<Unit>, Vec<usize>) {
         let mut units = Vec::with_capacity(words.len());
+        let mut starts = Vec::with_capacity(words.len());
         let mut i = 0;
+        let mut concat = String::new();
         while i < words.len() {
             let w = words[i].text;
             if !is_word(w) {
-                if is_boundary(w) {
-                    units.push(Unit::Boundary);
+                if let Some(sentence_end) = boundary(w) {
+                    units.push(Unit::Boundary(sentence_end));
+                    starts.push(words[i].start);
                 }
                 i += 1;
                 continue;
             }
             // Longest run of tokens i..j whose concatenation is a lexicon entry.
             let mut found: Option<(usize, Entry)> = None;
-            let mut concat = String::new();
+            concat.clear();
             for (j, next) in words.iter().enumerate().skip(i).take(MAX_TERM_TOKENS) {
                 concat.push_str(next.text);
                 if concat.len() > self.max_entry_bytes {
@@ -338,33 +430,77 @@ impl Lexicon {
                 if let Some(&e) = self.entries.get(concat.as_str()) {
                     found = Some((j + 1, e));
                 }
+                if !self.prefixes.contains(concat.as_str()) {
+                    break;
+                }
             }
             match found {
                 Some((end, entry)) => {
                     let text = words[i..end].iter().map(|w| w.text).collect::<String>();
                     units.push(Unit::Entry(text, entry));
+                    starts.push(words[i].start);
                     i = end;
                 }
                 None => {
                     match self.split_fused(w) {
                         Some((modifier, m, term, t)) => {
                             units.push(Unit::Entry(modifier.to_string(), m));
+                            starts.push(words[i].start);
                             units.push(Unit::Entry(term.to_string(), t));
+                            starts.push(words[i].start + modifier.len());
                         }
-                        None => units.push(Unit::Other),
+                        None => match self.term_suffix(w) {
+                            // 态度恶劣 (one jieba word) ends with the term 恶劣.
+                            Some((k, term, t)) => {
+                                units.push(Unit::Other);
+                                starts.push(words[i].start);
+                                units.push(Unit::Entry(term.to_string(), t));
+                                starts.push(words[i].start + k);
+                            }
+                            None => {
+                                units.push(Unit::Other);
+                                starts.push(words[i].start);
+                            }
+                        },
                     }
                     i += 1;
                 }
             }
         }
-        units
+        (units, starts)
     }
 
     /// jieba fuses some modifiers with what follows (`十分满意`, `非暴力`, `较差` are dictionary
     /// words; HMM makes `不太`): a token that is a negation or degree word followed by a term,
     /// or a negation word followed by a degree word, is read as those two units. Other pairs
     /// (`太太`, `莫非`, `无不`) are ordinary words.
+    /// The longest proper suffix (two characters or more) of a token of three characters or
+    /// more that is a sentiment term: jieba keeps some phrases whole (`态度恶劣`, `服务态度差`)
+    /// whose last word is the judgement. Returns its byte offset in the token.
+    fn term_suffix<'w>(&self, token: &'w str) -> Option<(usize, &'w str, Entry)> {
+        let mut offsets = token.char_indices().map(|(k, _)| k).skip(1);
+        token.chars().nth(2)?; // three characters or more
+        let last_start = token.char_indices().next_back().map_or(0, |(k, _)| k);
+        offsets.find_map(|k| {
+            if k >= last_start {
+                return None;
+            }
+            let tail = &token[k..];
+            match self.entries.get(tail) {
+                Some(&e @ Entry::Term(_)) => Some((k, tail, e)),
+                _ => None,
+            }
+        })
+    }
+
     fn split_fused<'w>(&self, token: &'w str) -> Option<(&'w str, Entry, &'w str, Entry)> {
+        if !token
+            .chars()
+            .next()
+            .is_some_and(|c| self.modifier_first.contains(&c))
+        {
+            return None;
+        }
         for (k, _) in token.char_indices().skip(1) {
             let (head, tail) = token.split_at(k);
             let (Some(&h), Some(&t)) = (self.entries.get(head), self.entries.get(tail)) else {
@@ -379,8 +515,34 @@ impl Lexicon {
         None
     }
 
-    fn collect(&self, words: &[Word<'_>], field_factor: f32, out: &mut Vec<SentimentTerm>) {
-        let units = self.units(words);
+    fn collect(&self, words: &[Word<'_>], field_factor: f32, out: &mut Vec<PlacedTerm>) {
+        let (units, starts) = self.units(words);
+        // Contrast (但是, 不过 …): in a sentence, terms before the last contrast word weigh
+        // less and terms after it more. Per unit: the factor and the word, if any.
+        let mut contrast: Vec<Option<(f32, &str)>> = vec![None; units.len()];
+        let mut sentence_start = 0;
+        for k in 0..=units.len() {
+            let end_here = k == units.len() || matches!(units[k], Unit::Boundary(true));
+            if !end_here {
+                continue;
+            }
+            let last_contrast = (sentence_start..k)
+                .rev()
+                .find(|&j| matches!(units[j], Unit::Entry(_, Entry::Contrast)));
+            if let Some(c) = last_contrast {
+                let Unit::Entry(word, _) = &units[c] else {
+                    unreachable!()
+                };
+                for (j, slot) in contrast.iter_mut().enumerate().take(k).skip(sentence_start) {
+                    *slot = Some(if j < c {
+                        (self.contrast_before_factor, word.as_str())
+                    } else {
+                        (self.contrast_after_factor, word.as_str())
+                    });
+                }
+            }
+            sentence_start = k + 1;
+        }
         for (k, unit) in units.iter().enumerate() {
             let Unit::Entry(term, Entry::Term(weight)) = unit else {
                 continue;
@@ -390,7 +552,7 @@ impl Lexicon {
             let mut window: Vec<(usize, &Unit)> = Vec::new(); // nearest first
             for back in (0..k).rev() {
                 match &units[back] {
-                    Unit::Boundary | Unit::Entry(_, Entry::Term(_)) => break,
+                    Unit::Boundary(_) | Unit::Entry(_, Entry::Term(_) | Entry::Contrast) => break,
                     u => window.push((k - back, u)),
                 }
                 if window.len() == window_len {
@@ -436,15 +598,24 @@ impl Lexicon {
                     modifiers.push(format!("双重否定:{}", words.join("+")));
                 }
             }
+            if let Some((f, word)) = contrast[k]
+                && f != 1.0
+            {
+                contribution *= f;
+                modifiers.push(format!("转折:{word}×{}", fmt_factor(f)));
+            }
             if field_factor != 1.0 {
                 contribution *= field_factor;
                 modifiers.push(format!("标题×{}", fmt_factor(field_factor)));
             }
-            out.push(SentimentTerm {
-                term: term.clone(),
-                weight: *weight,
-                contribution,
-                modifiers,
+            out.push(PlacedTerm {
+                start: starts[k],
+                term: SentimentTerm {
+                    term: term.clone(),
+                    weight: *weight,
+                    contribution,
+                    modifiers,
+                },
             });
         }
     }
@@ -452,9 +623,21 @@ impl Lexicon {
 
 #[derive(Debug)]
 enum Unit {
-    Boundary,
+    /// A clause boundary; `true` when it also ends a sentence.
+    Boundary(bool),
     Entry(String, Entry),
     Other,
+}
+
+/// Whether a non-word token ends a clause (`Some`), and whether it also ends a sentence.
+fn boundary(token: &str) -> Option<bool> {
+    if token
+        .chars()
+        .any(|c| matches!(c, '。' | '！' | '？' | '!' | '?' | '…' | ' '))
+    {
+        return Some(true);
+    }
+    is_boundary(token).then_some(false)
 }
 
 /// A non-word token that ends a clause.

@@ -99,7 +99,21 @@ fn fused_dictionary_words_are_read_as_modifier_and_term() {
 fn negation_does_not_cross_clauses() {
     let s = body("我没有意见，但是暴力催收");
     let t = term(&s, "暴力催收");
-    assert!(t.modifiers.is_empty(), "{t:?}");
+    assert!(!t.modifiers.iter().any(|m| m.contains("否定")), "{t:?}");
+    // 但是 does apply: what follows a contrast weighs more (analyzer v2).
+    assert_eq!(t.modifiers, vec!["转折:但是×1.5".to_string()]);
+}
+
+#[test]
+fn contrast_outweighs_what_comes_before() {
+    let s = body("味道还不错，但是送餐太慢了，等了两个小时");
+    assert_eq!(s.label, SentimentLabel::Negative, "{s:?}");
+    assert!(
+        s.terms
+            .iter()
+            .any(|t| t.modifiers.iter().any(|m| m.starts_with("转折:但是×0.5"))),
+        "{s:?}"
+    );
 }
 
 #[test]

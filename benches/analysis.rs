@@ -1,0 +1,134 @@
+//! Analysis throughput on one core: normalize + segment + entities + document and per-entity
+//! sentiment + risk and dimension tags + SimHash, over the financial news of
+//! ../shared/corpora/text/finna (summary as title, news text as body) and, when present, the
+//! paragraphs of ../shared/corpora/text/pku-199801 grouped into ~1.5 KB documents.
+//!
+//! `cargo bench --bench analysis` prints docs/s and MB/s per corpus and asserts what it counted
+//! (every document analyzed, tokens and mentions found). The target is 20,000 docs/s per core;
+//! set `YUQING_BENCH_ASSERT_RATE=1` to make a miss fail the bench.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::Utc;
+use yuqing_model::{Channel, DocId, RawDoc, SourceId};
+use yuqing_text::{Analyzer, AnalyzerOptions};
+
+/// The throughput target, in documents per second on one core.
+const TARGET_DOCS_PER_SEC: f64 = 20_000.0;
+
+fn raw(i: usize, title: &str, body: &str) -> RawDoc {
+    RawDoc {
+        id: DocId(format!("{i:032x}")),
+        source_id: SourceId("bench/text".into()),
+        channel: Channel::News,
+        item_key: i.to_string(),
+        url: None,
+        title: title.to_string(),
+        body: body.to_string(),
+        author: None,
+        published_at: None,
+        fetched_at: Utc::now(),
+        tags: Vec::new(),
+    }
+}
+
+fn main() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corpora = repo.join("../shared/corpora/text");
+    let finna = corpora.join("finna/eval_list.json");
+    let Ok(text) = std::fs::read_to_string(&finna) else {
+        println!(
+            "skip: {} not found (the corpus lives beside the repository)",
+            finna.display()
+        );
+        return;
+    };
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(&text).expect("finna is a JSON list of [summary, text]");
+    let mut sets: Vec<(&str, Vec<RawDoc>)> = vec![(
+        "finna",
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (t, b))| raw(i, t, b))
+            .collect(),
+    )];
+    if let Ok(pku) = std::fs::read_to_string(corpora.join("pku-199801/199801.raw.txt")) {
+        // Paragraphs grouped into documents of about 1.5 KB; at most 4,000 documents.
+        let mut docs = Vec::new();
+        let mut body = String::new();
+        for line in pku.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            body.push_str(line);
+            body.push('\n');
+            if body.len() >= 1500 {
+                let title: String = body.chars().take(20).collect();
+                docs.push(raw(docs.len(), &title, &body));
+                body.clear();
+                if docs.len() == 4000 {
+                    break;
+                }
+            }
+        }
+        sets.push(("pku-199801", docs));
+    }
+
+    // The shipped configuration: dictionaries, lexicon, risk rules and entities.
+    let config = yuqing_config::load(
+        &repo.join("config/yuqing.toml"),
+        &std::collections::HashMap::new(),
+        &Default::default(),
+    )
+    .expect("the shipped configuration loads");
+    let a = &config.settings.analysis;
+    let opts = AnalyzerOptions {
+        user_dicts: a.user_dicts.clone(),
+        sentiment_lexicon: a.sentiment_lexicon.clone(),
+        risk_rules: Some(a.risk_rules.clone()),
+        negative_threshold: a.negative_threshold,
+        positive_threshold: a.positive_threshold,
+    };
+    let analyzer = Analyzer::load(&opts, &config.entities).expect("the analyzer loads");
+    assert!(analyzer.risk_category_count() >= 8, "risk rules loaded");
+
+    let mut all_met = true;
+    for (name, docs) in &sets {
+        let bytes: usize = docs.iter().map(|d| d.title.len() + d.body.len()).sum();
+        // Warm-up pass (page faults, caches), then the timed pass.
+        for d in docs.iter().take(200) {
+            black_box(analyzer.analyze(d));
+        }
+        let started = Instant::now();
+        let (mut analyzed, mut tokens, mut mentions, mut tagged) = (0usize, 0usize, 0usize, 0usize);
+        for d in docs {
+            let a = analyzer.analyze(black_box(d));
+            analyzed += 1;
+            tokens += a.token_count;
+            mentions += a.mentions.len();
+            tagged += usize::from(!a.risks.is_empty() || !a.dimensions.is_empty());
+            assert_ne!(a.simhash, 0, "every non-empty document has a SimHash");
+            black_box(a);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let rate = analyzed as f64 / secs;
+        println!(
+            "{name}: {analyzed} docs ({:.1} KB avg), {tokens} tokens, {mentions} mentions, \
+             {tagged} tagged; {secs:.2} s, {rate:.0} docs/s, {:.1} MB/s on one core",
+            bytes as f64 / analyzed as f64 / 1024.0,
+            bytes as f64 / secs / 1e6,
+        );
+        assert_eq!(analyzed, docs.len(), "every document analyzed");
+        assert!(
+            tokens > analyzed * 50,
+            "segmentation produced too few tokens: {tokens}"
+        );
+        all_met &= rate >= TARGET_DOCS_PER_SEC;
+    }
+    if !all_met {
+        println!("below the target of {TARGET_DOCS_PER_SEC:.0} docs/s per core");
+        if std::env::var_os("YUQING_BENCH_ASSERT_RATE").is_some() {
+            panic!("throughput below target");
+        }
+    }
+}
