@@ -284,30 +284,13 @@ pub fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
 pub fn reanalyze(cli: &Cli, args: &ReanalyzeArgs) -> Result<()> {
     let config = load_config(cli)?;
     crate::logging::init(&config.settings.log);
-    let (index_dir, db) = paths(&config);
-    if !db.exists() {
-        return Err(anyhow!(
-            "no database at {}: nothing to re-analyze",
-            db.display()
-        ));
-    }
-    let a = analyzer(&config)?;
-    let store = Store::open(&db, config.settings.pipeline.failing_after)?;
-    let index = DocIndex::open(&index_dir, a.tokenizer())?;
-    let p = &config.settings.pipeline;
-    // Taking the writer fails with IndexError::Locked (exit 4) while a daemon runs.
-    let mut writer = index.writer(
-        p.index_writer_threads,
-        p.index_writer_memory_mb * 1024 * 1024,
-    )?;
-    let total = store.document_count()?;
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "re-analyzing {bar:40} {pos}/{len} ({per_sec}, {eta} left)",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let crate::cli::Rewrite {
+        analyzer: a,
+        store,
+        mut writer,
+        total,
+        bar,
+    } = crate::cli::open_rewrite(&config, "re-analyzing")?;
     let mut changed = 0u64;
     store.for_each_document::<anyhow::Error>(args.batch.max(1), |docs| {
         let mut out: Vec<Document> = Vec::with_capacity(docs.len());

@@ -428,31 +428,79 @@ fn status(cli: &Cli, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn reindex(cli: &Cli) -> Result<()> {
-    let config = load_config(cli)?;
-    crate::logging::init(&config.settings.log);
-    let (index_dir, db) = paths(&config);
-    let analyzer = analyzer(&config)?;
+/// What rewriting the index from the store needs: the analyzer, the store, the index, its
+/// only writer (taking it fails with exit code 4 while a daemon runs) and a progress bar.
+pub struct Rewrite {
+    /// The analyzer (its tokenizer is registered on the index).
+    pub analyzer: Analyzer,
+    /// The store, opened for writing.
+    pub store: Store,
+    /// The index's writer.
+    pub writer: yuqing_index::IndexWriter,
+    /// Documents in the store.
+    pub total: u64,
+    /// A progress bar over `total`, labelled with what is done.
+    pub bar: indicatif::ProgressBar,
+}
+
+/// Open everything a full pass over the stored documents needs; `verb` labels the bar.
+pub fn open_rewrite(config: &Config, verb: &str) -> Result<Rewrite> {
+    let (index_dir, db) = paths(config);
+    if !db.exists() {
+        return Err(anyhow!(
+            "no database at {}: nothing to {verb}",
+            db.display()
+        ));
+    }
+    let analyzer = analyzer(config)?;
     let store = Store::open(&db, config.settings.pipeline.failing_after)?;
-    // Stored documents are indexed as they are: their analysis (and any correction) is kept.
     let index = DocIndex::open(&index_dir, analyzer.tokenizer())?;
     let p = &config.settings.pipeline;
-    let mut writer = index.writer(
+    let writer = index.writer(
         p.index_writer_threads,
         p.index_writer_memory_mb * 1024 * 1024,
     )?;
     let total = store.document_count()?;
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{verb} {{bar:40}} {{pos}}/{{len}} ({{per_sec}}, {{eta}} left)"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Ok(Rewrite {
+        analyzer,
+        store,
+        writer,
+        total,
+        bar,
+    })
+}
+
+fn reindex(cli: &Cli) -> Result<()> {
+    let config = load_config(cli)?;
+    crate::logging::init(&config.settings.log);
+    let Rewrite {
+        store,
+        mut writer,
+        total,
+        bar,
+        ..
+    } = open_rewrite(&config, "reindexing")?;
+    // Stored documents are indexed as they are: their analysis (and any correction) is kept.
     writer.delete_all()?;
-    let mut done = 0u64;
     store.for_each_document::<anyhow::Error>(1000, |docs| {
         for d in &docs {
             writer.upsert(d)?;
         }
-        done += docs.len() as u64;
-        eprint!("\rreindexing {done}/{total}");
+        bar.inc(docs.len() as u64);
         Ok(())
     })?;
     writer.commit()?;
-    eprintln!("\rreindexed {done} documents into {}", index_dir.display());
+    bar.finish_and_clear();
+    eprintln!(
+        "reindexed {total} documents into {}",
+        paths(&config).0.display()
+    );
     Ok(())
 }
