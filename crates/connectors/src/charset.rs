@@ -159,6 +159,99 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, tld: Option<&str>) -> De
     }
 }
 
+/// How a body was decoded and why, in words (what `yuqing preview` shows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The encoding used (WHATWG name, e.g. `GBK`, `UTF-8`).
+    pub encoding: &'static str,
+    /// Where it came from.
+    pub source: CharsetSource,
+    /// Why: what was declared where, and whether the bytes fit it.
+    pub why: String,
+}
+
+/// The decision [`decode`] makes for these bytes, explained. Pure; costs a second decode,
+/// so it is meant for diagnostics, not for the daemon's hot path.
+pub fn explain(bytes: &[u8], content_type: Option<&str>, tld: Option<&str>) -> Decision {
+    let d = decode(bytes, content_type, tld);
+    let name = d.encoding.name();
+    let mut why = Vec::new();
+    if d.source == CharsetSource::Bom {
+        why.push(format!("byte-order mark for {name}"));
+    } else {
+        let declared = [
+            ("Content-Type header", content_type.and_then(header_charset)),
+            ("in-document declaration", document_charset(bytes)),
+        ];
+        for (place, enc) in declared {
+            match enc {
+                None => why.push(format!("no charset in the {place}")),
+                Some(e) if fits(e, bytes) => {
+                    why.push(format!(
+                        "{place} declares {}, and the bytes fit it",
+                        e.name()
+                    ));
+                    break;
+                }
+                Some(e) if std::str::from_utf8(bytes).is_ok() => why.push(format!(
+                    "{place} declares {}, but the bytes are valid UTF-8 with non-ASCII text",
+                    e.name()
+                )),
+                Some(e) => why.push(format!(
+                    "{place} declares {}, but the bytes are not valid {}",
+                    e.name(),
+                    e.name()
+                )),
+            }
+        }
+        if d.source == CharsetSource::Detected {
+            if d.encoding == UTF_8 && std::str::from_utf8(bytes).is_ok() {
+                why.push("the bytes are valid UTF-8".into());
+            } else {
+                why.push(format!(
+                    "chardetng guessed {name} from the first {} bytes{}",
+                    bytes.len().min(DETECT_BYTES),
+                    tld.map(|t| format!(" (TLD .{t})")).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    if d.had_errors {
+        why.push("some bytes were malformed and replaced with U+FFFD".into());
+    }
+    Decision {
+        encoding: name,
+        source: d.source,
+        why: why.join("; "),
+    }
+}
+
+tokio::task_local! {
+    static DECISIONS: std::cell::RefCell<Vec<(url::Url, Decision)>>;
+}
+
+/// Run `work`, collecting the charset decision of every body the fetcher returns inside it
+/// (in fetch order, keyed by the URL after redirects). Outside such a scope the fetcher
+/// records nothing and pays nothing.
+pub async fn recording<F: std::future::Future>(work: F) -> (F::Output, Vec<(url::Url, Decision)>) {
+    DECISIONS
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let out = work.await;
+            let decisions = DECISIONS.with(|d| d.take());
+            (out, decisions)
+        })
+        .await
+}
+
+/// Called by the fetcher for every body: records its decision when inside [`recording`].
+pub(crate) fn observe(url: &url::Url, bytes: &[u8], content_type: Option<&str>) {
+    let _ = DECISIONS.try_with(|d| {
+        let tld = url.host_str().and_then(|h| h.rsplit('.').next());
+        d.borrow_mut()
+            .push((url.clone(), explain(bytes, content_type, tld)));
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +299,27 @@ mod tests {
         bom.extend("贷款".as_bytes());
         let d = decode(&bom, Some("text/xml; charset=gbk"), None);
         assert_eq!((d.source, d.text.as_str()), (CharsetSource::Bom, "贷款"));
+    }
+
+    #[test]
+    fn decisions_say_why() {
+        let body = "<html><head><meta charset=\"gb2312\"></head><body>消费金融公司</body></html>";
+        let d = explain(body.as_bytes(), Some("text/html"), None);
+        assert_eq!(d.encoding, "UTF-8");
+        assert!(
+            d.why
+                .contains("in-document declaration declares GBK, but the bytes are valid UTF-8"),
+            "{}",
+            d.why
+        );
+        let d = explain(&gbk("贷款"), Some("text/html; charset=gbk"), None);
+        assert_eq!((d.encoding, d.source), ("GBK", CharsetSource::Header));
+        assert!(
+            d.why
+                .contains("Content-Type header declares GBK, and the bytes fit it"),
+            "{}",
+            d.why
+        );
     }
 
     #[test]

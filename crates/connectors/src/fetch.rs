@@ -368,6 +368,7 @@ impl Fetcher {
         if bytes.is_empty() {
             return Err(FetchError::Empty);
         }
+        crate::charset::observe(&final_url, &bytes, content_type.as_deref());
         Ok(Fetched::Body(Body {
             bytes,
             content_type,

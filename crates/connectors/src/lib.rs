@@ -1,6 +1,6 @@
 //! Connectors: how yuqing collects documents. The [`Connector`] trait, the [`Registry`] of
 //! kinds, the shared polite HTTP [`Fetcher`], charset handling, and the kinds themselves
-//! (`feed` so far).
+//! (`feed`, `web_page`, `complaint_site`) and the main-content extractor they share.
 //!
 //! # The connector contract
 //!
@@ -23,11 +23,14 @@
 //!   URL's query string. One source's failure never affects another's poll.
 
 pub mod charset;
+pub mod complaint;
+pub mod extract;
 pub mod feed;
 mod fetch;
 pub mod hosts;
 pub mod html;
 pub mod net;
+pub mod web_page;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -137,6 +140,8 @@ impl Registry {
     pub fn builtin(ctx: BuildContext) -> Registry {
         let mut kinds: BTreeMap<&'static str, Factory> = BTreeMap::new();
         kinds.insert("feed", feed::build);
+        kinds.insert("web_page", web_page::build);
+        kinds.insert("complaint_site", complaint::build);
         Registry { kinds, ctx }
     }
 
@@ -261,7 +266,8 @@ mod tests {
             .unwrap();
         assert_eq!(e[0].key, "kind");
         assert!(
-            e[0].reason.contains("known kinds are feed"),
+            e[0].reason
+                .contains("known kinds are complaint_site, feed, web_page"),
             "{}",
             e[0].reason
         );
