@@ -3,7 +3,8 @@
 //! SQLite commit), until every document is committed. Prints docs/s; also prints the analysis
 //! stage alone for comparison.
 //!
-//! `cargo bench --bench ingest` (set YUQING_BENCH_FEEDS / YUQING_BENCH_DOCS to resize).
+//! `cargo bench --bench ingest` (YUQING_BENCH_FEEDS / YUQING_BENCH_DOCS resize it,
+//! YUQING_BENCH_ANALYZERS sets the analysis threads).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -42,6 +43,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(docs.len());
+    let analyzers: usize = std::env::var("YUQING_BENCH_ANALYZERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let feeds: usize = std::env::var("YUQING_BENCH_FEEDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -89,7 +94,7 @@ fn main() {
     copy_config(&repo.join("config"), &c);
     std::fs::write(
         c.join("yuqing.toml"),
-        "[fetch]\nallow_private_addresses = true\nper_host_requests_per_minute = 100000\nper_host_max_concurrent = 8\n[pipeline]\npoll_jitter_ratio = 0.0\nmax_batch_docs = 2000\n",
+        format!("[fetch]\nallow_private_addresses = true\nper_host_requests_per_minute = 100000\nper_host_max_concurrent = 8\n[pipeline]\npoll_jitter_ratio = 0.0\nmax_batch_docs = 2000\nanalyzer_threads = {analyzers}\n"),
     )
     .unwrap();
     for f in 0..feeds {

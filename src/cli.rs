@@ -80,6 +80,16 @@ pub enum Command {
         #[command(subcommand)]
         cmd: crate::analysis_cmd::CorrectionsCmd,
     },
+    /// Poll a connector file (or a URL as a kind) once and print its documents; writes nothing.
+    Preview(crate::preview_cmd::PreviewArgs),
+    /// Serve the web console and REST API alone (read-only index beside a running daemon).
+    Serve(yuqing_server::cli::ServeArgs),
+    /// Console users: add, passwd, token, list (stored in data_dir/users.db).
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: yuqing_server::cli::UserCmd,
+    },
 }
 
 /// `yuqing rules` subcommands.
@@ -208,6 +218,21 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Reanalyze(a) => crate::analysis_cmd::reanalyze(&cli, a),
         Command::Correct(a) => crate::analysis_cmd::correct(&cli, a),
         Command::Corrections { cmd } => crate::analysis_cmd::corrections(&cli, cmd),
+        Command::Preview(a) => crate::preview_cmd::preview(&cli, a),
+        Command::Serve(a) => {
+            let config = load_config(&cli)?;
+            crate::logging::init(&config.settings.log);
+            let mut opts = yuqing_server::cli::console_options(
+                &config,
+                analyzer(&config)?.tokenizer(),
+                a.bind,
+            );
+            opts.settings.metrics_public = a.metrics_public;
+            runtime()?.block_on(yuqing_server::cli::serve_until_signal(opts))
+        }
+        Command::User { cmd } => {
+            yuqing_server::cli::user_cmd(&load_config(&cli)?.settings.data_dir, cmd)
+        }
     }
 }
 
@@ -243,6 +268,7 @@ pub async fn daemon_with(
             .with_context(|| format!("cannot open database {}", db.display()))?,
     );
     let index = Arc::new(DocIndex::open(&index_dir, analyzer.tokenizer())?);
+    let console_opts = yuqing_server::cli::console_options(&config, analyzer.tokenizer(), None);
     let running = yuqing_pipeline::start(
         &config,
         alerting,
@@ -254,7 +280,23 @@ pub async fn daemon_with(
         store,
     )?;
     watch(&running.stats);
-    tracing::info!(data_dir = %config.settings.data_dir.display(), "yuqing running; SIGINT or SIGTERM stops it");
+    // The console reads beside the pipeline with its own connections; if it cannot start
+    // (say, its port is taken) monitoring goes on and the error says why.
+    let console_stop = tokio_util::sync::CancellationToken::new();
+    let console = tokio::spawn({
+        let stop = console_stop.clone();
+        let bind = console_opts.bind;
+        async move {
+            if let Err(e) = yuqing_server::run_console(console_opts, stop).await {
+                tracing::error!(%bind, error = format!("{e:#}"), "console unavailable; monitoring goes on");
+            }
+        }
+    });
+    tracing::info!(
+        data_dir = %config.settings.data_dir.display(),
+        console = %config.settings.server.bind,
+        "yuqing running; SIGINT or SIGTERM stops it"
+    );
     let stop = async {
         match until {
             Some(f) => f.await,
@@ -266,6 +308,8 @@ pub async fn daemon_with(
         _ = stop => {}
     }
     running.shutdown().await;
+    console_stop.cancel();
+    let _ = console.await;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod cli;
 mod demo;
 mod incidents_cmd;
 mod logging;
+mod preview_cmd;
 mod rules_cmd;
 
 use std::process::ExitCode;

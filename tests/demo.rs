@@ -22,6 +22,7 @@ fn demo_collects_the_simulated_web_and_search_finds_it_beside_the_running_daemon
         ])
         .args(["demo", "--publish-every-secs", "1", "--interval-secs", "1"])
         .env("RUST_LOG", "warn")
+        .env("YUQING_BIND", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -112,4 +113,8 @@ fn demo_collects_the_simulated_web_and_search_finds_it_beside_the_running_daemon
         "{out}"
     );
     assert!(out.contains("已入库"), "{out}");
+    assert!(
+        out.contains("控制台 (console)") && out.contains("demo /"),
+        "{out}"
+    );
 }

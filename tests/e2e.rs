@@ -333,3 +333,91 @@ fn the_repository_configuration_is_valid() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A plain HTTP/1.1 GET on 127.0.0.1 (no client library needed for a smoke test).
+fn http_get(port: u16, path: &str, bearer: Option<&str>) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let auth = bearer
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+#[test]
+fn the_console_serves_beside_the_daemon_and_requires_login() {
+    let server = FixtureServer::start(vec![("feed.xml", Route::Rss(complaint_items()))]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let inst = Install::new(&format!("[server]\nbind = \"127.0.0.1:{port}\"\n"));
+    inst.feed("news/feed", &server.url("feed.xml"));
+    let d = inst.daemon();
+    wait_for("documents", T, || inst.docs_total() >= 2);
+    wait_for("the console", T, || {
+        http_get(port, "/healthz", None).is_some_and(|(s, _)| s == 200)
+    });
+    let (status, _) = http_get(
+        port,
+        "/api/v1/search?q=%E6%9A%B4%E5%8A%9B%E5%82%AC%E6%94%B6",
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 401, "the API requires auth");
+
+    let out = inst
+        .cmd()
+        .args([
+            "user",
+            "add",
+            "ana",
+            "--role",
+            "analyst",
+            "--password-env",
+            "YQ_PW",
+        ])
+        .env("YQ_PW", "correct horse battery")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = inst.run(&["user", "token", "ana"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = stdout(&out)
+        .split_whitespace()
+        .find(|w| w.starts_with("yq_"))
+        .unwrap()
+        .to_string();
+    let (status, body) = http_get(
+        port,
+        "/api/v1/search?q=%E6%9A%B4%E5%8A%9B%E5%82%AC%E6%94%B6",
+        Some(&token),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("恒信消费金融被曝暴力催收"), "{body}");
+    assert!(d.terminate().success());
+}

@@ -137,6 +137,11 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         println!("    {me} search 'entity:hengxin AND sentiment:negative'");
         println!("    {me} status");
         println!("  告警发往本地聊天接收端 (alerts go to the local chat sink): {base}/chat/");
+        let (user, password) = yuqing_server::cli::ensure_demo_user(&data_dir)?;
+        println!(
+            "  控制台 (console): http://{}/  登录 (login): {user} / {password}",
+            config.settings.server.bind
+        );
         println!("  Ctrl-C 停止 (stops).");
         let until = args.exit_after_secs.map(|s| {
             Box::pin(tokio::time::sleep(Duration::from_secs(s))) as crate::cli::StopFuture

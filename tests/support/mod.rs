@@ -247,7 +247,7 @@ impl Install {
         std::fs::create_dir_all(c.join("dict")).unwrap();
         std::fs::create_dir_all(dir.path().join("connectors")).unwrap();
         copy_config(&repo().join("config"), &c);
-        let base = "[fetch]\ntimeout_secs = 3\nconnect_timeout_secs = 2\nallow_private_addresses = true\nper_host_requests_per_minute = 6000\nper_host_max_concurrent = 8\nretry_base_ms = 50\n[pipeline]\ncommit_interval_ms = 200\npoll_jitter_ratio = 0.0\nfailing_after = 2\nmax_backoff_secs = 2\nindex_writer_threads = 1\nindex_writer_memory_mb = 32\n";
+        let base = "[server]\nbind = \"127.0.0.1:0\"\n[fetch]\ntimeout_secs = 3\nconnect_timeout_secs = 2\nallow_private_addresses = true\nper_host_requests_per_minute = 6000\nper_host_max_concurrent = 8\nretry_base_ms = 50\n[pipeline]\ncommit_interval_ms = 200\npoll_jitter_ratio = 0.0\nfailing_after = 2\nmax_backoff_secs = 2\nindex_writer_threads = 1\nindex_writer_memory_mb = 32\n";
         let text = if settings.is_empty() {
             base.to_string()
         } else {

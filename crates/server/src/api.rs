@@ -1,0 +1,419 @@
+//! The JSON API under `/api/v1`. Each handler is registered through utoipa-axum, so the
+//! OpenAPI document at `/api/v1/openapi.json` lists exactly these routes.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use chrono::{SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use yuqing_index::{Hit, SearchOptions, SortOrder};
+use yuqing_model::{DocId, Document, Incident, IncidentDoc, IncidentEvent, IncidentStatus};
+use yuqing_store::{OutboxRow, SourceState};
+
+use crate::auth::{ApiUser, CSRF_HEADER};
+use crate::error::{ApiError, ErrorBody};
+use crate::users::Role;
+use crate::{AppState, blocking};
+
+/// Most hits one search returns.
+pub const MAX_LIMIT: usize = 100;
+/// Hits returned when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Most incidents one listing returns.
+pub const MAX_INCIDENTS: usize = 500;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "yuqing 舆情 API", description = "Search, documents, sources and incidents of the yuqing public-opinion monitor. Authenticate with `Authorization: Bearer <token>` (`yuqing user token NAME`)."),
+    modifiers(&BearerScheme),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every API route with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(search))
+        .routes(routes!(document))
+        .routes(routes!(sources))
+        .routes(routes!(incidents))
+        .routes(routes!(incident))
+        .routes(routes!(acknowledge))
+}
+
+/// Query of `GET /api/v1/search`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Query: words, "phrases", AND/OR/-word, parentheses, `source:` `channel:` `entity:`
+    /// `sentiment:` `tag:` `risk:` `dim:` filters. Empty: every document.
+    pub q: Option<String>,
+    /// Most hits (1–100, default 20).
+    pub limit: Option<String>,
+    /// `relevance` (default) or `time` (newest first).
+    pub sort: Option<String>,
+}
+
+/// A byte range inside a snippet's text to highlight.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Highlight {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// A fragment of text with the byte ranges that matched the query.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SnippetDto {
+    /// The fragment (plain text: escape it before putting it in HTML).
+    pub text: String,
+    /// Byte ranges of `text` to highlight, ordered, not overlapping.
+    pub highlights: Vec<Highlight>,
+}
+
+impl From<&yuqing_index::Snippet> for SnippetDto {
+    fn from(s: &yuqing_index::Snippet) -> Self {
+        SnippetDto {
+            text: s.text.clone(),
+            highlights: s
+                .highlights
+                .iter()
+                .map(|r| Highlight {
+                    start: r.start,
+                    end: r.end,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HitDto {
+    /// Document id.
+    pub id: String,
+    /// Relevance score (0 when sorted by time).
+    pub score: f32,
+    /// Title.
+    pub title: String,
+    /// Source id.
+    pub source: String,
+    /// Channel.
+    pub channel: String,
+    /// Link to the original.
+    pub url: Option<String>,
+    /// Publication time, else fetch time (RFC 3339, UTC).
+    pub time: Option<String>,
+    /// Sentiment score in [-1, 1].
+    pub sentiment_score: f64,
+    /// `negative`, `neutral` or `positive`.
+    pub sentiment: String,
+    /// Mentioned entity ids.
+    pub entities: Vec<String>,
+    /// Risk category ids.
+    pub risks: Vec<String>,
+    /// Review dimension ids.
+    pub dimensions: Vec<String>,
+    /// Near-duplicate cluster id.
+    pub cluster: Option<String>,
+    /// Highlighted title.
+    pub title_snippet: SnippetDto,
+    /// Highlighted body fragment.
+    pub snippet: SnippetDto,
+}
+
+impl From<&Hit> for HitDto {
+    fn from(h: &Hit) -> Self {
+        HitDto {
+            id: h.id.clone(),
+            score: h.score,
+            title: h.title.clone(),
+            source: h.source.clone(),
+            channel: h.channel.clone(),
+            url: h.url.clone(),
+            time: h.time.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            sentiment_score: h.sentiment_score,
+            sentiment: h.sentiment.clone(),
+            entities: h.entities.clone(),
+            risks: h.risks.clone(),
+            dimensions: h.dimensions.clone(),
+            cluster: h.cluster.clone(),
+            title_snippet: (&h.title_snippet).into(),
+            snippet: (&h.snippet).into(),
+        }
+    }
+}
+
+/// A page of search hits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// Documents that matched in all.
+    pub total: usize,
+    /// The hits, in order.
+    pub hits: Vec<HitDto>,
+}
+
+/// Parse `limit` and `sort` as the API and the console accept them.
+pub fn search_options(limit: Option<&str>, sort: Option<&str>) -> Result<SearchOptions, ApiError> {
+    let limit = match limit.map(str::trim).filter(|s| !s.is_empty()) {
+        None => DEFAULT_LIMIT,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("limit must be a number from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    let sort = match sort.map(str::trim).filter(|s| !s.is_empty()) {
+        None | Some("relevance") => SortOrder::Relevance,
+        Some("time") => SortOrder::Time,
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "sort must be `relevance` or `time`".into(),
+            ));
+        }
+    };
+    Ok(SearchOptions {
+        limit,
+        sort,
+        ..SearchOptions::default()
+    })
+}
+
+/// Search the collected documents.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchParams),
+    responses(
+        (status = 200, description = "Hits", body = SearchResponse),
+        (status = 400, description = "The query does not parse; the message says why", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    ))]
+async fn search(
+    State(st): State<AppState>,
+    ApiUser(_user): ApiUser,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let opts = search_options(p.limit.as_deref(), p.sort.as_deref())?;
+    let q = p.q.unwrap_or_default();
+    let res = blocking(&st, move |s| Ok(s.index.search(&q, &opts)?)).await?;
+    Ok(Json(SearchResponse {
+        total: res.total,
+        hits: res.hits.iter().map(HitDto::from).collect(),
+    }))
+}
+
+/// A stored document with its full analysis.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentResponse {
+    /// The document: `raw` (as fetched), `analysis` (normalized text, mentions with byte
+    /// spans, sentiment with its terms, risks, dimensions), `cluster`.
+    #[schema(value_type = Object)]
+    pub document: Document,
+}
+
+/// One document with everything the analyzer found.
+#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "Document id (32 hex characters)")),
+    responses(
+        (status = 200, description = "The document", body = DocumentResponse),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such document", body = ErrorBody),
+    ))]
+async fn document(
+    State(st): State<AppState>,
+    ApiUser(_user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<DocumentResponse>, ApiError> {
+    let doc = blocking(&st, move |s| Ok(s.store.document(&DocId(id))?)).await?;
+    doc.map(|document| Json(DocumentResponse { document }))
+        .ok_or(ApiError::NotFound)
+}
+
+/// Every source with its health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourcesResponse {
+    /// Sources by id: health, last poll, last success, last error, counters.
+    #[schema(value_type = Vec<Object>)]
+    pub sources: Vec<SourceState>,
+}
+
+/// Sources and their health.
+#[utoipa::path(get, path = "/api/v1/sources", tag = "sources",
+    responses(
+        (status = 200, description = "Sources", body = SourcesResponse),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    ))]
+async fn sources(
+    State(st): State<AppState>,
+    ApiUser(_user): ApiUser,
+) -> Result<Json<SourcesResponse>, ApiError> {
+    let sources = blocking(&st, |s| Ok(s.store.source_states()?)).await?;
+    Ok(Json(SourcesResponse { sources }))
+}
+
+/// Query of `GET /api/v1/incidents`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IncidentsParams {
+    /// `open`, `acknowledged` or `resolved`; all when absent.
+    pub status: Option<String>,
+}
+
+/// Parse an incident status filter.
+pub fn parse_status(s: Option<&str>) -> Result<Option<IncidentStatus>, ApiError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => IncidentStatus::parse(s).map(Some).ok_or_else(|| {
+            ApiError::BadRequest("status must be `open`, `acknowledged` or `resolved`".into())
+        }),
+    }
+}
+
+/// A list of incidents, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentsResponse {
+    /// The incidents, each with why it opened.
+    #[schema(value_type = Vec<Object>)]
+    pub incidents: Vec<Incident>,
+}
+
+/// Incidents, newest first.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(IncidentsParams),
+    responses(
+        (status = 200, description = "Incidents", body = IncidentsResponse),
+        (status = 400, description = "Unknown status", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    ))]
+async fn incidents(
+    State(st): State<AppState>,
+    ApiUser(_user): ApiUser,
+    Query(p): Query<IncidentsParams>,
+) -> Result<Json<IncidentsResponse>, ApiError> {
+    let status = parse_status(p.status.as_deref())?;
+    let incidents = blocking(&st, move |s| {
+        Ok(s.store.incidents(status, MAX_INCIDENTS)?)
+    })
+    .await?;
+    Ok(Json(IncidentsResponse { incidents }))
+}
+
+/// One incident with its propagation path, history and notifications.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentDetail {
+    /// The incident, with why it opened.
+    #[schema(value_type = Object)]
+    pub incident: Incident,
+    /// Its documents in time order: the propagation path.
+    #[schema(value_type = Vec<Object>)]
+    pub documents: Vec<IncidentDoc>,
+    /// Its audit trail.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<IncidentEvent>,
+    /// Chat notifications about it and their delivery state.
+    #[schema(value_type = Vec<Object>)]
+    pub notifications: Vec<OutboxRow>,
+}
+
+/// Load an incident with everything about it; `None` if unknown.
+pub(crate) fn load_incident(s: &crate::Inner, id: i64) -> Result<Option<IncidentDetail>, ApiError> {
+    let Some(incident) = s.store.incident(id)? else {
+        return Ok(None);
+    };
+    Ok(Some(IncidentDetail {
+        incident,
+        documents: s.store.incident_docs(id)?,
+        events: s.store.incident_events(id)?,
+        notifications: s.store.outbox_rows(Some(id))?,
+    }))
+}
+
+/// Parse an incident id from the path.
+pub fn incident_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or(ApiError::NotFound)
+}
+
+/// One incident: why it opened, its documents in order, its history, its notifications.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    responses(
+        (status = 200, description = "The incident", body = IncidentDetail),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ))]
+async fn incident(
+    State(st): State<AppState>,
+    ApiUser(_user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    let id = incident_id(&id)?;
+    blocking(&st, move |s| load_incident(s, id))
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
+}
+
+/// Result of an acknowledgement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AckResponse {
+    /// The incident after the change.
+    #[schema(value_type = Object)]
+    pub incident: Incident,
+}
+
+/// Acknowledge an incident in the caller's name, as `yuqing incidents ack` does.
+pub(crate) fn ack(s: &crate::Inner, id: i64, by: &str) -> Result<Incident, ApiError> {
+    if s.store.incident(id)?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    if !s.store.acknowledge_incident(id, by, Utc::now())? {
+        return Err(ApiError::Conflict(
+            "incident is not open (already acknowledged or resolved)".into(),
+        ));
+    }
+    s.store.incident(id)?.ok_or(ApiError::NotFound)
+}
+
+/// Acknowledge an open incident (analyst or admin). With a session cookie instead of a
+/// bearer token, the session's CSRF token must be sent in `X-CSRF-Token`.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/ack", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    responses(
+        (status = 200, description = "Acknowledged", body = AckResponse),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Role below analyst, or missing CSRF token", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+        (status = 409, description = "Not open", body = ErrorBody),
+    ))]
+async fn acknowledge(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<AckResponse>, ApiError> {
+    user.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
+    user.require(Role::Analyst)?;
+    let id = incident_id(&id)?;
+    let by = user.user.name.clone();
+    let incident = blocking(&st, move |s| ack(s, id, &by)).await?;
+    Ok(Json(AckResponse { incident }))
+}
