@@ -35,6 +35,42 @@ pub(crate) fn item_hash(d: &RawDoc) -> String {
     content_hash(format!("{}\n{}\n{}\n{}", d.title, d.body, url, published).as_bytes())
 }
 
+/// Analyze the items not already stored with the same content, applying any analyst's
+/// correction; also returns the items to record as seen.
+fn analyze_items(
+    source: &yuqing_model::SourceId,
+    items: Vec<RawDoc>,
+    analyzer: &Analyzer,
+    store: &Store,
+) -> Result<(Vec<Document>, Vec<SeenItem>), yuqing_store::StoreError> {
+    let keys: Vec<&str> = items.iter().map(|d| d.item_key.as_str()).collect();
+    let seen = store.seen_items(source, &keys)?;
+    let mut docs = Vec::new();
+    let mut seen_items = Vec::new();
+    for raw in items {
+        let hash = item_hash(&raw);
+        if seen.get(&raw.item_key) == Some(&hash) {
+            continue;
+        }
+        seen_items.push(SeenItem {
+            item_key: raw.item_key.clone(),
+            doc_id: raw.id.clone(),
+            content_hash: hash,
+        });
+        let mut analysis = analyzer.analyze(&raw);
+        // An analyst's correction outlives re-analysis.
+        if let Some(c) = store.correction(&raw.id)? {
+            yuqing_text::apply_correction(&mut analysis, &c);
+        }
+        docs.push(Document {
+            raw,
+            analysis,
+            cluster: None,
+        });
+    }
+    Ok((docs, seen_items))
+}
+
 /// One analysis worker: runs until the input channel closes.
 pub(crate) fn analyze_worker(
     rx: Arc<Mutex<mpsc::Receiver<Envelope>>>,
@@ -55,36 +91,8 @@ pub(crate) fn analyze_worker(
                 (Vec::new(), PollResult::Failure { class, message })
             }
             RawResult::Items { items, checkpoint } => {
-                let keys: Vec<&str> = items.iter().map(|d| d.item_key.as_str()).collect();
-                match store.seen_items(&batch.source_id, &keys) {
-                    Ok(seen) => {
-                        let mut docs = Vec::new();
-                        let mut seen_items = Vec::new();
-                        for raw in items {
-                            let hash = item_hash(&raw);
-                            if seen.get(&raw.item_key) == Some(&hash) {
-                                continue;
-                            }
-                            seen_items.push(SeenItem {
-                                item_key: raw.item_key.clone(),
-                                doc_id: raw.id.clone(),
-                                content_hash: hash,
-                            });
-                            let mut analysis = analyzer.analyze(&raw);
-                            // An analyst's correction outlives re-analysis.
-                            match store.correction(&raw.id) {
-                                Ok(Some(c)) => yuqing_text::apply_correction(&mut analysis, &c),
-                                Ok(None) => {}
-                                Err(e) => {
-                                    tracing::warn!(doc = %raw.id, error = %e, "cannot read correction")
-                                }
-                            }
-                            docs.push(Document {
-                                raw,
-                                analysis,
-                                cluster: None,
-                            });
-                        }
+                match analyze_items(&batch.source_id, items, &analyzer, &store) {
+                    Ok((docs, seen_items)) => {
                         let n = docs.len() as u64;
                         (
                             docs,
@@ -95,6 +103,8 @@ pub(crate) fn analyze_worker(
                             },
                         )
                     }
+                    // Nothing of the poll is stored and its checkpoint stays: it is fetched
+                    // again, rather than stored without an analyst's correction.
                     Err(e) => (
                         Vec::new(),
                         PollResult::Failure {
