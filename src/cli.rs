@@ -54,7 +54,7 @@ pub enum Command {
     },
     /// Rebuild the search index from the database (stop the daemon first).
     Reindex,
-    /// Incidents: list, show, acknowledge.
+    /// Incidents: list, show, acknowledge, assign.
     Incidents {
         /// What to do.
         #[command(subcommand)]

@@ -1,4 +1,5 @@
-//! `yuqing incidents …`: list, show and acknowledge incidents (the daemon may be running).
+//! `yuqing incidents …`: list, show, acknowledge and assign incidents (the daemon may be
+//! running).
 
 use anyhow::{Context, Result, anyhow};
 use chrono::Utc;
@@ -35,6 +36,17 @@ pub enum IncidentsCmd {
         /// Incident id.
         id: i64,
         /// Who acknowledges.
+        #[arg(long)]
+        by: String,
+    },
+    /// Assign an incident to someone (recorded in its history).
+    Assign {
+        /// Incident id.
+        id: i64,
+        /// Who the incident is assigned to.
+        #[arg(long)]
+        to: String,
+        /// Who assigns it.
         #[arg(long)]
         by: String,
     },
@@ -161,6 +173,19 @@ pub fn run(cli: &Cli, cmd: &IncidentsCmd) -> Result<()> {
                 Ok(())
             } else {
                 Err(anyhow!("no open incident {id}"))
+            }
+        }
+        IncidentsCmd::Assign { id, to, by } => {
+            let to = to.trim();
+            if to.is_empty() {
+                return Err(anyhow!("--to must name someone"));
+            }
+            let (store, _) = open(cli, true)?;
+            if store.assign_incident(*id, to, by, Utc::now())? {
+                println!("incident {id} assigned to {to} by {by}");
+                Ok(())
+            } else {
+                Err(anyhow!("no incident {id}"))
             }
         }
     }

@@ -43,6 +43,12 @@ pub const DEFAULT_MAX_RETRY_AFTER_SECS: u64 = 900;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 12;
 /// Default number of outbox items read per poll.
 pub const DEFAULT_BATCH_LIMIT: usize = 200;
+/// Default half-width of the window around hh:00 and hh:30 in which a Feishu channel does
+/// not send (Feishu answers 11232 "frequency limited" around those peaks).
+pub const DEFAULT_FEISHU_PEAK_AVOID_SECS: u64 = 30;
+/// Largest accepted `peak_avoid_secs`: a wider window would leave too little of each half
+/// hour to send in.
+pub const MAX_PEAK_AVOID_SECS: u64 = 300;
 
 /// A chat platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,6 +190,10 @@ pub struct ChannelConfig {
     pub limits: Vec<Window>,
     /// Channel paged when a notification fails permanently here.
     pub fallback: Option<String>,
+    /// Half-width of the windows around hh:00 and hh:30 in which nothing is sent (the send
+    /// waits until the window has passed, plus a small random jitter). Zero: no window.
+    /// Feishu only (default 30 s); zero for the other platforms.
+    pub peak_avoid: Duration,
 }
 
 impl ChannelConfig {
@@ -445,6 +455,8 @@ struct RawChannel {
     rate_limit_per_min: Option<u32>,
     #[serde(default)]
     fallback: Option<String>,
+    #[serde(default)]
+    peak_avoid_secs: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -677,6 +689,28 @@ pub fn parse(
                 }
             }
         }
+        let peak_avoid = match (kind, c.peak_avoid_secs) {
+            (ChannelKind::Feishu, v) => {
+                let v = v.unwrap_or(DEFAULT_FEISHU_PEAK_AVOID_SECS);
+                if v > MAX_PEAK_AVOID_SECS {
+                    push(
+                        at("peak_avoid_secs"),
+                        format!("{v} exceeds the maximum of {MAX_PEAK_AVOID_SECS}"),
+                    );
+                }
+                Duration::from_secs(v.min(MAX_PEAK_AVOID_SECS))
+            }
+            (_, None) => Duration::ZERO,
+            (_, Some(_)) => {
+                push(
+                    at("peak_avoid_secs"),
+                    format!(
+                        "only feishu channels avoid the :00/:30 peaks; remove it from this {kind} channel"
+                    ),
+                );
+                Duration::ZERO
+            }
+        };
         channels.push(ChannelConfig {
             id: c.id,
             kind,
@@ -686,6 +720,7 @@ pub fn parse(
             mentions,
             limits,
             fallback: c.fallback,
+            peak_avoid,
         });
     }
     let known = |id: &str| channels.iter().any(|c| c.id == id);

@@ -13,7 +13,10 @@
 //!    severe go alone and the rest fold into one [`NotificationKind::Digest`] of at most
 //!    [`MAX_DIGEST_ITEMS`] (the others stay pending for the next slot); none are dropped, and
 //!    when no send is allowed the rows stay pending;
-//! 6. each message is sent once: success → `mark_sent` for every row it covers (only now);
+//! 6. a channel with a peak window (Feishu: ±`peak_avoid` around hh:00 and hh:30) sends
+//!    nothing inside it: the channel pauses until the window has passed plus a random
+//!    jitter of up to [`PEAK_JITTER_MAX`], and its rows stay pending;
+//! 7. each message is sent once: success → `mark_sent` for every row it covers (only now);
 //!    retryable failure → `mark_retry` with exponential backoff and jitter counted from the
 //!    end of the attempt, at least the clamped `Retry-After`, and the channel pauses for as
 //!    long; after `max_attempts` or a permanent failure → `mark_failed`, the failure callback,
@@ -41,6 +44,10 @@ use crate::send::{Clock, Notifier, SendError};
 
 /// Notifications folded into one digest at most; the rest wait for the next send slot.
 pub const MAX_DIGEST_ITEMS: usize = 20;
+
+/// Most random delay added after a peak window, so that held channels do not all send at
+/// the same instant when it ends.
+pub const PEAK_JITTER_MAX: Duration = Duration::from_secs(10);
 
 /// A notification that failed for good, reported so the incident can show "notify failed".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -401,7 +408,20 @@ async fn deliver_channel<O: Outbox>(
         if cancel.is_cancelled() {
             break;
         }
-        if !state.limiter.try_acquire((inner.clock)()) {
+        let at = (inner.clock)();
+        if let Some(end) = peak_window_end(channel.peak_avoid, at) {
+            let jitter = PEAK_JITTER_MAX.mul_f64(rand::random_range(0.0..=1.0));
+            let until = end + chrono::Duration::from_std(jitter).unwrap_or_default();
+            state.paused_until = Some(until);
+            tracing::info!(
+                channel = %channel_id,
+                platform = %channel.kind,
+                wait_ms = (until - at).num_milliseconds(),
+                "inside the :00/:30 peak window; sending after it"
+            );
+            break;
+        }
+        if !state.limiter.try_acquire(at) {
             break;
         }
         let result = notifier.send(&unit.notification).await;
@@ -548,6 +568,27 @@ async fn fail<O: Outbox>(
     {
         tracing::warn!(channel = %row.channel, fallback = %fallback, "fallback channel paged");
     }
+}
+
+/// When `now` lies within `half_width` of an hh:00 or hh:30 boundary, the instant the
+/// window around it ends (boundary + `half_width`); `None` outside, or when `half_width` is
+/// zero. Boundaries are taken in UTC, which are also those of Beijing time (UTC+8).
+pub fn peak_window_end(half_width: Duration, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    const HALF_HOUR_MS: i64 = 30 * 60 * 1000;
+    let w = i64::try_from(half_width.as_millis()).ok()?;
+    if w == 0 {
+        return None;
+    }
+    let ms = now.timestamp_millis();
+    let into = ms.rem_euclid(HALF_HOUR_MS);
+    let boundary = if into < w {
+        ms - into
+    } else if HALF_HOUR_MS - into <= w {
+        ms - into + HALF_HOUR_MS
+    } else {
+        return None;
+    };
+    DateTime::from_timestamp_millis(boundary + w)
 }
 
 /// Delay before attempt `attempts + 1`: `base × 2^(attempts-1)` capped at `backoff_max`,

@@ -22,6 +22,8 @@
 //!   pending. Per-channel sliding-window limits below the platform limits; what does not fit
 //!   folds into a digest, nothing is dropped. Backoff with jitter honouring a clamped
 //!   `Retry-After`; permanent failures reported through a callback and paged to a fallback.
+//!   Feishu channels send nothing within `peak_avoid` (default ±30 s) of hh:00 and hh:30,
+//!   where Feishu answers 11232: the send waits for the window to pass plus a random jitter.
 //! * **Secrets**: webhook URLs, their tokens and signing secrets never appear in errors,
 //!   `Debug` output or logs; echoed bodies are capped at 256 bytes without control characters.
 

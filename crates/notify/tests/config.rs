@@ -197,3 +197,36 @@ fn routes_match_in_order_with_continue_and_default() {
             .is_empty()
     );
 }
+
+#[test]
+fn feishu_channels_avoid_the_half_hour_peaks_by_default_and_only_feishu() {
+    let c = load(&shipped(), &HashMap::new()).unwrap();
+    let feishu = c.channel("pr-feishu").unwrap();
+    assert_eq!(feishu.peak_avoid, std::time::Duration::from_secs(30));
+    assert!(
+        c.channels
+            .iter()
+            .filter(|c| c.kind != ChannelKind::Feishu)
+            .all(|c| c.peak_avoid.is_zero())
+    );
+
+    let channel = |kind: &str, extra: &str| {
+        format!(
+            "[[channel]]\nid = \"c\"\nkind = \"{kind}\"\nurl = \"https://x.example/hook\"\n{extra}\n"
+        )
+    };
+    let p = Path::new("notify.toml");
+    let e = HashMap::new();
+    let c = parse(p, &channel("feishu", "peak_avoid_secs = 45"), &e).unwrap();
+    assert_eq!(c.channels[0].peak_avoid.as_secs(), 45);
+    let c = parse(p, &channel("feishu", "peak_avoid_secs = 0"), &e).unwrap();
+    assert!(c.channels[0].peak_avoid.is_zero());
+    let errs = parse(p, &channel("feishu", "peak_avoid_secs = 900"), &e).unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0].to_string().contains("channel[0].peak_avoid_secs"),
+        "{errs:?}"
+    );
+    let errs = parse(p, &channel("dingtalk", "peak_avoid_secs = 30"), &e).unwrap_err();
+    assert!(errs[0].to_string().contains("only feishu"), "{errs:?}");
+}

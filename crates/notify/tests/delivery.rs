@@ -567,3 +567,91 @@ async fn secrets_never_appear_in_errors_debug_output_outbox_or_logs() {
     }
     assert!(!haystack.contains("/services/T00000000"), "{haystack}");
 }
+
+// ---- Feishu peaks (§E 37) -----------------------------------------------------------------
+
+#[test]
+fn the_peak_window_spans_both_sides_of_each_half_hour() {
+    use yuqing_notify::deliver::peak_window_end;
+    let w = Duration::from_secs(30);
+    let at = |h, m, s| Utc.with_ymd_and_hms(2024, 5, 6, h, m, s).unwrap();
+    assert_eq!(peak_window_end(w, at(10, 29, 29)), None);
+    assert_eq!(peak_window_end(w, at(10, 29, 30)), Some(at(10, 30, 30)));
+    assert_eq!(peak_window_end(w, at(10, 29, 50)), Some(at(10, 30, 30)));
+    assert_eq!(peak_window_end(w, at(10, 30, 0)), Some(at(10, 30, 30)));
+    assert_eq!(peak_window_end(w, at(10, 30, 29)), Some(at(10, 30, 30)));
+    assert_eq!(peak_window_end(w, at(10, 30, 30)), None);
+    assert_eq!(peak_window_end(w, at(10, 45, 0)), None);
+    assert_eq!(peak_window_end(w, at(10, 59, 45)), Some(at(11, 0, 30)));
+    assert_eq!(
+        peak_window_end(w, at(23, 59, 59)),
+        Some(at(0, 0, 30) + chrono::Duration::days(1))
+    );
+    assert_eq!(peak_window_end(Duration::ZERO, at(10, 30, 0)), None);
+}
+
+#[tokio::test]
+async fn feishu_waits_out_the_half_hour_peak_and_dingtalk_does_not() {
+    let t0 = Utc.with_ymd_and_hms(2024, 5, 6, 10, 29, 50).unwrap();
+    let feishu = FakeChat::start(ChannelKind::Feishu).await;
+    let ding = FakeChat::start(ChannelKind::DingTalk).await;
+    let (clock, now) = fixed_clock(t0);
+    // The fake servers verify signatures against the same fake time.
+    let server_clock = clock.clone();
+    feishu.set_clock(Arc::new(move || server_clock()));
+    let server_clock = clock.clone();
+    ding.set_clock(Arc::new(move || server_clock()));
+    let mut fs = feishu.channel("fs");
+    fs.peak_avoid = Duration::from_secs(30);
+    let outbox = Arc::new(MemoryOutbox::new());
+    for ch in ["fs", "ding"] {
+        outbox
+            .enqueue(ch, &format!("{ch}:1"), &note(1, Severity::Critical), t0)
+            .unwrap();
+    }
+    let d = Deliverer::new(config(vec![fs, ding.channel("ding")]), outbox.clone())
+        .unwrap()
+        .with_clock(clock);
+    let sent = |ch: &str| {
+        outbox
+            .rows()
+            .iter()
+            .any(|r| r.item.channel == ch && r.status == RowStatus::Sent)
+    };
+
+    // 10:29:50: DingTalk goes at once, Feishu holds.
+    assert_eq!(d.tick().await.sent, 1);
+    assert_eq!((ding.count(), feishu.count()), (1, 0));
+    assert!(sent("ding") && !sent("fs"));
+    // Still nothing from Feishu anywhere inside the window.
+    for s in [0, 10, 29] {
+        *now.lock().unwrap() = Utc.with_ymd_and_hms(2024, 5, 6, 10, 30, s).unwrap();
+        assert_eq!(d.tick().await.sent, 0, "10:30:{s:02}");
+        assert_eq!(feishu.count(), 0, "10:30:{s:02}");
+    }
+    // Once the window and the largest jitter have passed, it goes, once, still pending
+    // until then.
+    assert_eq!(
+        outbox
+            .rows()
+            .iter()
+            .find(|r| r.item.channel == "fs")
+            .unwrap()
+            .status,
+        RowStatus::Pending
+    );
+    let after = Utc.with_ymd_and_hms(2024, 5, 6, 10, 30, 30).unwrap()
+        + chrono::Duration::from_std(yuqing_notify::deliver::PEAK_JITTER_MAX).unwrap();
+    *now.lock().unwrap() = after;
+    assert_eq!(d.tick().await.sent, 1);
+    assert_eq!(feishu.count(), 1);
+    assert!(feishu.requests()[0].signed_ok);
+    let row = outbox
+        .rows()
+        .into_iter()
+        .find(|r| r.item.channel == "fs")
+        .unwrap();
+    assert_eq!(row.status, RowStatus::Sent);
+    assert!(row.sent_at.unwrap() >= Utc.with_ymd_and_hms(2024, 5, 6, 10, 30, 30).unwrap());
+    assert_eq!(ding.count(), 1, "DingTalk sent once");
+}

@@ -2,6 +2,7 @@
 //! OpenAPI document at `/api/v1/openapi.json` lists exactly these routes.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use chrono::{SecondsFormat, Utc};
@@ -55,6 +56,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents))
         .routes(routes!(incident))
         .routes(routes!(acknowledge))
+        .routes(routes!(assign))
 }
 
 /// Query of `GET /api/v1/search`.
@@ -415,5 +417,75 @@ async fn acknowledge(
     let id = incident_id(&id)?;
     let by = user.user.name.clone();
     let incident = blocking(&st, move |s| ack(s, id, &by)).await?;
+    Ok(Json(AckResponse { incident }))
+}
+
+/// Body of `POST /api/v1/incidents/{id}/assign`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AssignRequest {
+    /// Who the incident is assigned to (1–64 characters).
+    pub assignee: String,
+}
+
+/// Most characters of an assignee's name.
+pub const MAX_ASSIGNEE_CHARS: usize = 64;
+
+/// Check an assignee's name: trimmed, 1–64 characters, no control characters.
+pub fn assignee_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_ASSIGNEE_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "assignee must be 1 to {MAX_ASSIGNEE_CHARS} characters, without control characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// Assign an incident in the caller's name, as `yuqing incidents assign` does.
+pub(crate) fn assign_to(
+    s: &crate::Inner,
+    id: i64,
+    assignee: &str,
+    by: &str,
+) -> Result<Incident, ApiError> {
+    if !s.store.assign_incident(id, assignee, by, Utc::now())? {
+        return Err(ApiError::NotFound);
+    }
+    s.store.incident(id)?.ok_or(ApiError::NotFound)
+}
+
+/// Assign an incident to someone (analyst or admin); recorded in its history in the caller's
+/// name. With a session cookie instead of a bearer token, the session's CSRF token must be
+/// sent in `X-CSRF-Token`.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    request_body = AssignRequest,
+    responses(
+        (status = 200, description = "Assigned", body = AckResponse),
+        (status = 400, description = "The body is not `{\"assignee\": \"…\"}` with a valid name", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Role below analyst, or missing CSRF token", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ))]
+async fn assign(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<AckResponse>, ApiError> {
+    user.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
+    user.require(Role::Analyst)?;
+    let id = incident_id(&id)?;
+    // Parsed here rather than by `Json` so that a bad body gets the API's error shape, and
+    // only after the caller is known to be allowed.
+    let req: AssignRequest = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::BadRequest("body must be {\"assignee\": \"NAME\"}".into()))?;
+    let assignee = assignee_name(&req.assignee)?;
+    let by = user.user.name.clone();
+    let incident = blocking(&st, move |s| assign_to(s, id, &assignee, &by)).await?;
     Ok(Json(AckResponse { incident }))
 }

@@ -281,6 +281,7 @@ fn api_routes(inc: i64) -> Vec<(&'static str, String)> {
         ("GET", "/api/v1/incidents".into()),
         ("GET", format!("/api/v1/incidents/{inc}")),
         ("POST", format!("/api/v1/incidents/{inc}/ack")),
+        ("POST", format!("/api/v1/incidents/{inc}/assign")),
         ("GET", "/metrics".into()),
     ]
 }
@@ -552,6 +553,133 @@ async fn api_ack_by_bearer_and_by_session_with_header() {
     let v: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
     assert_eq!(v["incident"]["status"], "acknowledged");
     assert_eq!(v["incident"]["acknowledged_by"], "root");
+}
+
+fn post_json(uri: &str) -> axum::http::request::Builder {
+    Request::post(uri).header(header::CONTENT_TYPE, "application/json")
+}
+
+#[tokio::test]
+async fn roles_and_csrf_guard_assignment() {
+    let fx = fixture();
+    let inc = fx.incident;
+    let api_assign = format!("/api/v1/incidents/{inc}/assign");
+    let json = r#"{"assignee": "李四"}"#;
+
+    // Unauthenticated: 401, nothing assigned.
+    let res = send(&fx, post_json(&api_assign).body(Body::from(json)).unwrap()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(body(res).await.contains("\"unauthorized\""));
+
+    // Viewer: 403 by token and by session (even with the right CSRF token).
+    let vt = bearer(&fx, "vera");
+    let res = send(
+        &fx,
+        post_json(&api_assign)
+            .header(header::AUTHORIZATION, &vt)
+            .body(Body::from(json))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (vc, vcsrf) = session(&fx, "vera");
+    let res = send(
+        &fx,
+        post_json(&api_assign)
+            .header(header::COOKIE, &vc)
+            .header("x-csrf-token", &vcsrf)
+            .body(Body::from(json))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Analyst with a session but no or a wrong CSRF token: 403.
+    let (ac, acsrf) = session(&fx, "ann");
+    for h in [None, Some("wrong")] {
+        let mut b = post_json(&api_assign).header(header::COOKIE, &ac);
+        if let Some(h) = h {
+            b = b.header("x-csrf-token", h);
+        }
+        let res = send(&fx, b.body(Body::from(json)).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "csrf {h:?}");
+    }
+    let i = fx.state.inner().store.incident(inc).unwrap().unwrap();
+    assert_eq!(i.assignee, None, "nothing assigned so far");
+
+    // Analyst by token: a bad body is a 400 in the API's error shape.
+    let at = bearer(&fx, "ann");
+    for bad in [
+        "",
+        "{}",
+        r#"{"assignee": "  "}"#,
+        r#"{"assignee": 3}"#,
+        "not json",
+    ] {
+        let res = send(
+            &fx,
+            post_json(&api_assign)
+                .header(header::AUTHORIZATION, &at)
+                .body(Body::from(bad))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "body {bad:?}");
+        assert!(body(res).await.contains("\"bad_request\""), "body {bad:?}");
+    }
+
+    // Analyst by token: 200, assigned, recorded in the history in the analyst's name.
+    let res = send(
+        &fx,
+        post_json(&api_assign)
+            .header(header::AUTHORIZATION, &at)
+            .body(Body::from(json))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+    assert_eq!(v["incident"]["assignee"], "李四");
+    assert_eq!(
+        v["incident"]["status"], "open",
+        "assigning does not acknowledge"
+    );
+    let i = fx.state.inner().store.incident(inc).unwrap().unwrap();
+    assert_eq!(i.assignee.as_deref(), Some("李四"));
+    let events = fx.state.inner().store.incident_events(inc).unwrap();
+    let e = events
+        .iter()
+        .find(|e| e.kind == IncidentEventKind::Assigned)
+        .expect("an Assigned event");
+    assert_eq!(e.actor.as_deref(), Some("ann"));
+
+    // Analyst by session with the CSRF header: 200, reassigned.
+    let json2 = r#"{"assignee": "王五"}"#;
+    let res = send(
+        &fx,
+        post_json(&api_assign)
+            .header(header::COOKIE, &ac)
+            .header("x-csrf-token", &acsrf)
+            .body(Body::from(json2))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let i = fx.state.inner().store.incident(inc).unwrap().unwrap();
+    assert_eq!(i.assignee.as_deref(), Some("王五"));
+
+    // Unknown id: 404.
+    for uri in ["/api/v1/incidents/999/assign", "/api/v1/incidents/x/assign"] {
+        let res = send(
+            &fx,
+            post_json(uri)
+                .header(header::AUTHORIZATION, &at)
+                .body(Body::from(json))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{uri}");
+    }
 }
 
 async fn login_page(fx: &Fx) -> String {
@@ -860,6 +988,7 @@ async fn openapi_lists_every_api_route_and_each_is_routed() {
             "/api/v1/incidents",
             "/api/v1/incidents/{id}",
             "/api/v1/incidents/{id}/ack",
+            "/api/v1/incidents/{id}/assign",
             "/api/v1/search",
             "/api/v1/sources",
         ]
