@@ -62,6 +62,21 @@ pub struct ServerState {
     pub routes: Mutex<HashMap<String, Route>>,
     pub log: Mutex<Vec<Seen>>,
     pub hits: AtomicUsize,
+    /// Status the chat-webhook sink answers with (0 means 200).
+    pub hook_status: std::sync::atomic::AtomicU16,
+    /// POSTs the sink received: (status answered, body).
+    pub hooks: Mutex<Vec<(u16, String)>>,
+}
+
+/// A chat-webhook sink: records every POST and answers with `hook_status`.
+async fn hook(State(s): State<Arc<ServerState>>, body: String) -> Response {
+    let status = match s.hook_status.load(Ordering::SeqCst) {
+        0 => 200,
+        n => n,
+    };
+    s.hooks.lock().unwrap().push((status, body));
+    let code = StatusCode::from_u16(status).unwrap();
+    (code, axum::Json(serde_json::json!({"ok": status == 200}))).into_response()
 }
 
 pub struct FixtureServer {
@@ -76,14 +91,25 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// When the fixture items say they were published: a few minutes before this test process
+/// started, the same for every request (so an item's content never seems to change), and
+/// recent enough for the incident rules' windows.
+fn pub_date() -> chrono::DateTime<chrono::Utc> {
+    static AT: std::sync::OnceLock<chrono::DateTime<chrono::Utc>> = std::sync::OnceLock::new();
+    *AT.get_or_init(|| {
+        let t = chrono::Utc::now() - chrono::Duration::minutes(5);
+        chrono::DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+    })
+}
+
 fn rss(items: &[Item], encoding: &str) -> String {
     let mut x = format!(
         "<?xml version=\"1.0\" encoding=\"{encoding}\"?><rss version=\"2.0\"><channel><title>测试源</title><link>http://127.0.0.1/</link>"
     );
     for it in items {
         x.push_str(&format!(
-            "<item><title>{}</title><guid isPermaLink=\"false\">{}</guid><link>http://127.0.0.1/a/{}</link><pubDate>Mon, 02 Nov 2026 08:00:00 +0800</pubDate><description>{}</description></item>",
-            esc(&it.title), esc(&it.guid), esc(&it.guid), esc(&it.body)
+            "<item><title>{}</title><guid isPermaLink=\"false\">{}</guid><link>http://127.0.0.1/a/{}</link><pubDate>{}</pubDate><description>{}</description></item>",
+            esc(&it.title), esc(&it.guid), esc(&it.guid), pub_date().to_rfc2822(), esc(&it.body)
         ));
     }
     x.push_str("</channel></rss>");
@@ -91,12 +117,13 @@ fn rss(items: &[Item], encoding: &str) -> String {
 }
 
 fn atom(items: &[Item]) -> String {
-    let mut x = String::from(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Atom 测试</title><id>urn:t</id><updated>2026-11-02T00:00:00Z</updated>",
+    let at = pub_date().to_rfc3339();
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Atom 测试</title><id>urn:t</id><updated>{at}</updated>",
     );
     for it in items {
         x.push_str(&format!(
-            "<entry><title>{}</title><id>{}</id><updated>2026-11-02T00:00:00Z</updated><link href=\"http://127.0.0.1/atom/{}\"/><summary>{}</summary></entry>",
+            "<entry><title>{}</title><id>{}</id><updated>{at}</updated><link href=\"http://127.0.0.1/atom/{}\"/><summary>{}</summary></entry>",
             esc(&it.title), esc(&it.guid), esc(&it.guid), esc(&it.body)
         ));
     }
@@ -196,7 +223,7 @@ impl FixtureServer {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let app = Router::new()
-            .route("/{*path}", get(serve))
+            .route("/{*path}", get(serve).post(hook))
             .with_state(state.clone());
         rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
         FixtureServer {
@@ -204,6 +231,12 @@ impl FixtureServer {
             state,
             _rt: rt,
         }
+    }
+
+    /// POSTs the chat sink answered with 200.
+    pub fn delivered(&self) -> Vec<String> {
+        let hooks = self.state.hooks.lock().unwrap();
+        hooks.iter().filter(|(s, _)| *s == 200).map(|(_, b)| b.clone()).collect()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -271,6 +304,14 @@ impl Install {
         std::fs::write(p, body).unwrap();
     }
 
+    /// Route every alert to a signed webhook at `url`, at once, with quick retries.
+    pub fn chat_to(&self, url: &str) {
+        let text = format!(
+            "default_channels = [\"ops\"]\n\n[[channel]]\nid = \"ops\"\nkind = \"webhook\"\nurl = \"{url}\"\nsecret = \"${{YQ_TEST_HOOK_SECRET}}\"\n\n[grouping]\ngroup_wait_secs = 0\ngroup_interval_secs = 60\n\n[delivery]\npoll_interval_ms = 200\nbackoff_base_secs = 1\nbackoff_max_secs = 1\n"
+        );
+        std::fs::write(self.dir.path().join("config/notify.toml"), text).unwrap();
+    }
+
     pub fn feed(&self, name: &str, url: &str) {
         self.connector(
             name,
@@ -287,6 +328,7 @@ impl Install {
             .current_dir(self.dir.path())
             .env_remove("YUQING_DATA_DIR")
             .env_remove("YUQING_CONFIG")
+            .env("YQ_TEST_HOOK_SECRET", "test-hook-secret")
             .env("RUST_LOG", "warn,yuqing_pipeline=info");
         c
     }
