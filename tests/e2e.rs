@@ -429,31 +429,48 @@ fn an_alert_pending_across_a_crash_is_delivered_once_and_never_again() {
     inst.feed("news/feed", &server.url("feed.xml"));
     inst.chat_to(&server.url("hook"));
     // The chat group is down: the incident opens, its alert stays pending and is retried.
-    server.state.hook_status.store(500, std::sync::atomic::Ordering::SeqCst);
+    server
+        .state
+        .hook_status
+        .store(500, std::sync::atomic::Ordering::SeqCst);
     let d = inst.daemon();
-    wait_for("a failed delivery attempt", T, || !server.state.hooks.lock().unwrap().is_empty());
+    wait_for("a failed delivery attempt", T, || {
+        !server.state.hooks.lock().unwrap().is_empty()
+    });
     d.kill();
     assert!(server.delivered().is_empty());
 
     // Back up, after a crash: the pending alert arrives, once.
-    server.state.hook_status.store(200, std::sync::atomic::Ordering::SeqCst);
+    server
+        .state
+        .hook_status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
     let d = inst.daemon();
     wait_for("the pending alert", T, || !server.delivered().is_empty());
     let sent = server.delivered();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].contains("恒信消费金融"), "{}", sent[0]);
     let polls = server.seen("feed.xml").len();
-    wait_for("three more polls", T, || server.seen("feed.xml").len() >= polls + 3);
+    wait_for("three more polls", T, || {
+        server.seen("feed.xml").len() >= polls + 3
+    });
     assert!(d.terminate().success());
 
     // A clean restart re-reads the same feed and the open incident: nothing is sent again.
     let d = inst.daemon();
     let polls = server.seen("feed.xml").len();
-    wait_for("three polls after the restart", T, || server.seen("feed.xml").len() >= polls + 3);
+    wait_for("three polls after the restart", T, || {
+        server.seen("feed.xml").len() >= polls + 3
+    });
     assert!(d.terminate().success());
     assert_eq!(server.delivered().len(), 1, "an alert was sent twice");
     let out = inst.run(&["incidents", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let n = list.as_array().unwrap().iter().filter(|i| i["entity_id"] == "hengxin").count();
+    let n = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["entity_id"] == "hengxin")
+        .count();
     assert!(n >= 1, "{list}");
 }

@@ -236,7 +236,11 @@ impl FixtureServer {
     /// POSTs the chat sink answered with 200.
     pub fn delivered(&self) -> Vec<String> {
         let hooks = self.state.hooks.lock().unwrap();
-        hooks.iter().filter(|(s, _)| *s == 200).map(|(_, b)| b.clone()).collect()
+        hooks
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b.clone())
+            .collect()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -894,6 +894,29 @@ impl Engine {
                 sink.save(&live.inc)?;
                 out.push(change(&live.inc, ChangeKind::Updated, now));
             }
+            // Still open and nobody has taken it: remind after the repeat interval of
+            // silence. The key counts intervals since opening, so a replay adds nothing.
+            if let Some(repeat) = self.rules.defaults.repeat_interval
+                && live.inc.status == IncidentStatus::Open
+                && live.inc.notified_at.is_some_and(|t| now - t >= repeat)
+                && !sink.acknowledged(live.inc.id)?
+            {
+                let nth = (now - live.inc.opened_at).num_seconds() / repeat.num_seconds().max(1);
+                let key = format!(
+                    "incident:{}:{}:repeat:{nth}",
+                    live.inc.id, live.inc.open_count
+                );
+                sink.event(&IncidentEvent {
+                    incident_id: live.inc.id,
+                    at: now,
+                    kind: IncidentEventKind::Updated,
+                    actor: None,
+                    detail: format!("{} 未处理，再次提醒", message::duration_zh(repeat)),
+                })?;
+                ctx.send(sink, live, NotificationKind::Reminder, &key, now)?;
+                sink.save(&live.inc)?;
+                out.push(change(&live.inc, ChangeKind::Updated, now));
+            }
         }
         Ok(())
     }

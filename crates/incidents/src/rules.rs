@@ -19,6 +19,8 @@ pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 pub const DEFAULT_GROUP_INTERVAL_SECS: u64 = 300;
 /// Smallest accepted `group_interval_secs`: below it chat groups flood (RELIABILITY §E 32).
 pub const MIN_GROUP_INTERVAL_SECS: u64 = 60;
+/// Default interval after which an open, unacknowledged incident is reminded again (4 h).
+pub const DEFAULT_REPEAT_INTERVAL_SECS: u64 = 4 * 3600;
 /// Default quiet time after the newest matching document that resolves an incident.
 pub const DEFAULT_QUIET_PERIOD_SECS: u64 = 3600;
 /// Default time after resolution during which a new wave reopens the same incident.
@@ -183,6 +185,9 @@ pub struct Defaults {
     /// At most one update notification per incident per this interval, and only when its
     /// documents changed.
     pub group_interval: Duration,
+    /// An open incident nobody acknowledged is reminded again after this long without any
+    /// notification (`None`: never).
+    pub repeat_interval: Option<Duration>,
 }
 
 /// Every rule, validated.
@@ -232,6 +237,7 @@ struct RawDefaults {
     console_base_url: String,
     timezone: String,
     group_interval_secs: u64,
+    repeat_interval_secs: u64,
     quiet_period_secs: u64,
     reopen_window_secs: u64,
     escalate_unacknowledged_after_secs: u64,
@@ -243,6 +249,7 @@ impl Default for RawDefaults {
             console_base_url: DEFAULT_CONSOLE_BASE_URL.into(),
             timezone: DEFAULT_TIMEZONE.into(),
             group_interval_secs: DEFAULT_GROUP_INTERVAL_SECS,
+            repeat_interval_secs: DEFAULT_REPEAT_INTERVAL_SECS,
             quiet_period_secs: DEFAULT_QUIET_PERIOD_SECS,
             reopen_window_secs: DEFAULT_REOPEN_WINDOW_SECS,
             escalate_unacknowledged_after_secs: DEFAULT_ESCALATE_UNACKNOWLEDGED_AFTER_SECS,
@@ -375,10 +382,17 @@ pub fn parse_rules(
             "must be at least 1".into(),
         );
     }
+    if d.repeat_interval_secs != 0 && d.repeat_interval_secs < d.group_interval_secs {
+        push(
+            "defaults.repeat_interval_secs".into(),
+            "must be 0 (never) or at least defaults.group_interval_secs".into(),
+        );
+    }
     let defaults = Defaults {
         console_base_url: d.console_base_url.trim_end_matches('/').to_string(),
         timezone,
         group_interval: secs(d.group_interval_secs),
+        repeat_interval: (d.repeat_interval_secs > 0).then(|| secs(d.repeat_interval_secs)),
     };
 
     let mut ids = HashSet::new();

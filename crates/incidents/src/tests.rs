@@ -716,6 +716,85 @@ fn unacknowledged_incidents_escalate_once_and_acknowledged_ones_do_not() {
     );
 }
 
+/// A volume and a keyword rule, reminded after an hour of silence, never escalated.
+fn repeating() -> RuleSet {
+    let text = format!(
+        "{}{}",
+        DEFAULTS.replace(
+            "group_interval_secs = 300",
+            "group_interval_secs = 300\nrepeat_interval_secs = 3600"
+        ),
+        "[[rule]]\nid = \"vol\"\nkind = \"volume\"\nmin_count = 1\n\
+         escalate_unacknowledged_after_secs = 0\nquiet_period_secs = 86400\n\
+         [[rule]]\nid = \"kw\"\nkind = \"keyword\"\nterms = [\"跑路\"]\n\
+         escalate_unacknowledged_after_secs = 0\nquiet_period_secs = 86400\n"
+    );
+    parse_rules(Path::new("rules.toml"), &text, &["hengxin".to_string()])
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn an_unacknowledged_incident_is_reminded_once_per_repeat_interval() {
+    let db = db();
+    let r = repeating();
+    let mut e = engine(r);
+    commit(
+        &db,
+        &mut e,
+        &[d("r1", t0()).title("恒信消费金融 跑路").doc()],
+        t0(),
+    );
+    let incs = db.store.incidents(None, 10).unwrap();
+    let kw = incs.iter().find(|i| i.rule_id == "kw").unwrap().id;
+    let vol = incs.iter().find(|i| i.rule_id == "vol").unwrap().id;
+    assert!(
+        e.acknowledge(&db.store, kw, "张三", t0() + secs(60))
+            .unwrap()
+    );
+    let reminders = |db: &Db| -> Vec<OutboxRow> {
+        outbox(db)
+            .into_iter()
+            .filter(|r| r.notification.kind == NotificationKind::Reminder)
+            .collect()
+    };
+    e.tick(&db.store, t0() + secs(3000)).unwrap();
+    assert!(reminders(&db).is_empty(), "too early");
+    e.tick(&db.store, t0() + secs(3700)).unwrap();
+    e.tick(&db.store, t0() + secs(3800)).unwrap();
+    // A new engine over the same database (a restart) at the same moment adds nothing.
+    engine(repeating())
+        .tick(&db.store, t0() + secs(3800))
+        .unwrap();
+    let got = reminders(&db);
+    assert_eq!(
+        got.len(),
+        1,
+        "one reminder for the unacknowledged incident: {got:?}"
+    );
+    assert_eq!(got[0].incident_id, Some(vol));
+    e.tick(&db.store, t0() + secs(3700 + 3700)).unwrap();
+    assert_eq!(
+        reminders(&db).len(),
+        2,
+        "and another after the next interval"
+    );
+    assert!(reminders(&db).iter().all(|r| r.incident_id == Some(vol)));
+}
+
+#[test]
+fn repeat_interval_below_group_interval_is_a_config_error() {
+    let e = parse_rules(
+        std::path::Path::new("rules.toml"),
+        "version = 1\n[defaults]\ngroup_interval_secs = 600\nrepeat_interval_secs = 60\n",
+        &["hengxin".to_string()],
+    )
+    .unwrap_err();
+    assert!(
+        e.0.iter().any(|e| e.key == "defaults.repeat_interval_secs"),
+        "{e:?}"
+    );
+}
+
 #[test]
 fn backtest_lists_what_rules_would_have_opened_and_writes_nothing() {
     let db = db();

@@ -23,8 +23,6 @@ pub const DEFAULT_GROUP_WAIT_SECS: u64 = 30;
 pub const DEFAULT_GROUP_INTERVAL_SECS: u64 = 300;
 /// Lowest accepted `group_interval_secs`: below it a flapping rule becomes a storm.
 pub const MIN_GROUP_INTERVAL_SECS: u64 = 60;
-/// Default time before an unchanged open incident is notified again.
-pub const DEFAULT_REPEAT_INTERVAL_SECS: u64 = 4 * 3600;
 /// Default time zone of the quiet hours.
 pub const DEFAULT_QUIET_TIMEZONE: &str = "Asia/Shanghai";
 /// Default lowest severity that is sent during quiet hours.
@@ -268,16 +266,14 @@ impl RouteRule {
     }
 }
 
-/// Grouping, after Alertmanager: wait, interval between follow-ups, repeat interval.
+/// Grouping, after Alertmanager: wait and interval between follow-ups. (Reminders of an
+/// unchanged open incident are the incident engine's: `repeat_interval_secs` in rules.toml.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grouping {
     /// How long a new notification waits so a burst becomes one message.
     pub group_wait: Duration,
     /// Minimum time between two follow-ups (`update`) of one incident in one channel.
     pub group_interval: Duration,
-    /// Time before an unchanged open incident is notified again (used by the incident
-    /// engine for `reminder` notifications).
-    pub repeat_interval: Duration,
 }
 
 impl Default for Grouping {
@@ -285,7 +281,6 @@ impl Default for Grouping {
         Grouping {
             group_wait: Duration::from_secs(DEFAULT_GROUP_WAIT_SECS),
             group_interval: Duration::from_secs(DEFAULT_GROUP_INTERVAL_SECS),
-            repeat_interval: Duration::from_secs(DEFAULT_REPEAT_INTERVAL_SECS),
         }
     }
 }
@@ -490,8 +485,6 @@ struct RawGrouping {
     group_wait_secs: u64,
     #[serde(default = "d_group_interval")]
     group_interval_secs: u64,
-    #[serde(default = "d_repeat")]
-    repeat_interval_secs: u64,
 }
 
 fn d_group_wait() -> u64 {
@@ -499,9 +492,6 @@ fn d_group_wait() -> u64 {
 }
 fn d_group_interval() -> u64 {
     DEFAULT_GROUP_INTERVAL_SECS
-}
-fn d_repeat() -> u64 {
-    DEFAULT_REPEAT_INTERVAL_SECS
 }
 
 #[derive(Debug, Deserialize)]
@@ -799,16 +789,9 @@ pub fn parse(
                     "must not exceed group_interval_secs".into(),
                 );
             }
-            if g.repeat_interval_secs < g.group_interval_secs {
-                push(
-                    "grouping.repeat_interval_secs".into(),
-                    "must be at least group_interval_secs".into(),
-                );
-            }
             Grouping {
                 group_wait: Duration::from_secs(g.group_wait_secs),
                 group_interval: Duration::from_secs(g.group_interval_secs),
-                repeat_interval: Duration::from_secs(g.repeat_interval_secs),
             }
         }
     };
