@@ -82,13 +82,7 @@ fn main() {
     )
     .expect("the shipped configuration loads");
     let a = &config.settings.analysis;
-    let opts = AnalyzerOptions {
-        user_dicts: a.user_dicts.clone(),
-        sentiment_lexicon: a.sentiment_lexicon.clone(),
-        risk_rules: Some(a.risk_rules.clone()),
-        negative_threshold: a.negative_threshold,
-        positive_threshold: a.positive_threshold,
-    };
+    let opts = AnalyzerOptions::from_settings(a);
     let analyzer = Analyzer::load(&opts, &config.entities).expect("the analyzer loads");
     assert!(analyzer.risk_category_count() >= 8, "risk rules loaded");
 

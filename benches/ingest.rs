@@ -107,19 +107,8 @@ fn main() {
     let config =
         yuqing_config::load(&c.join("yuqing.toml"), &HashMap::new(), &Default::default()).unwrap();
     let a = &config.settings.analysis;
-    let analyzer = Arc::new(
-        Analyzer::load(
-            &AnalyzerOptions {
-                user_dicts: a.user_dicts.clone(),
-                sentiment_lexicon: a.sentiment_lexicon.clone(),
-                risk_rules: Some(a.risk_rules.clone()),
-                negative_threshold: a.negative_threshold,
-                positive_threshold: a.positive_threshold,
-            },
-            &config.entities,
-        )
-        .unwrap(),
-    );
+    let analyzer =
+        Arc::new(Analyzer::load(&AnalyzerOptions::from_settings(a), &config.entities).unwrap());
 
     // The analysis stage alone, for comparison.
     let raws: Vec<yuqing_model::RawDoc> = docs

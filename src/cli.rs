@@ -181,13 +181,7 @@ pub fn load_config(cli: &Cli) -> Result<Config> {
 /// Build the analyzer from the settings and entities.
 pub fn analyzer(config: &Config) -> Result<Analyzer> {
     let a = &config.settings.analysis;
-    let opts = AnalyzerOptions {
-        user_dicts: a.user_dicts.clone(),
-        sentiment_lexicon: a.sentiment_lexicon.clone(),
-        risk_rules: Some(a.risk_rules.clone()),
-        negative_threshold: a.negative_threshold,
-        positive_threshold: a.positive_threshold,
-    };
+    let opts = AnalyzerOptions::from_settings(a);
     Analyzer::load(&opts, &config.entities).map_err(|e| Fatal::Config(e.to_string()).into())
 }
 
@@ -304,34 +298,13 @@ pub async fn daemon_with(
         }
     };
     tokio::select! {
-        _ = shutdown_signal() => tracing::info!("signal received; shutting down"),
+        _ = yuqing_server::cli::shutdown_signal() => tracing::info!("signal received; shutting down"),
         _ = stop => {}
     }
     running.shutdown().await;
     console_stop.cancel();
     let _ = console.await;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }
 
 fn check(cli: &Cli) -> Result<()> {

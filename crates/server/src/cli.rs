@@ -180,7 +180,9 @@ pub async fn serve_until_signal(opts: ConsoleOptions) -> Result<()> {
     crate::run_console(opts, cancel).await
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: how the daemon and the console are
+/// asked to stop.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -128,6 +128,20 @@ pub struct AnalyzerOptions {
     pub positive_threshold: f32,
 }
 
+impl AnalyzerOptions {
+    /// The options the `[analysis]` settings of `yuqing.toml` describe (paths already
+    /// resolved by the config crate).
+    pub fn from_settings(a: &yuqing_config::AnalysisSettings) -> AnalyzerOptions {
+        AnalyzerOptions {
+            user_dicts: a.user_dicts.clone(),
+            sentiment_lexicon: a.sentiment_lexicon.clone(),
+            risk_rules: Some(a.risk_rules.clone()),
+            negative_threshold: a.negative_threshold,
+            positive_threshold: a.positive_threshold,
+        }
+    }
+}
+
 impl Default for AnalyzerOptions {
     /// [`DEFAULT_USER_DICT`], [`DEFAULT_SENTIMENT_LEXICON`] and the default thresholds.
     fn default() -> AnalyzerOptions {
