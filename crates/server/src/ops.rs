@@ -72,17 +72,16 @@ pub async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Result<R
         .collect();
         let mut incidents = Vec::new();
         for status in [IncidentStatus::Open, IncidentStatus::Acknowledged] {
-            incidents.push((status, s.store.incidents(Some(status), 1_000_000)?.len()));
+            incidents.push((status, s.store.incident_count(status)? as usize));
         }
-        let rows = s.store.outbox_rows(None)?;
-        let outbox = [
+        let mut outbox = Vec::new();
+        for status in [
             OutboxStatus::Pending,
             OutboxStatus::Failed,
             OutboxStatus::Sent,
-        ]
-        .into_iter()
-        .map(|o| (o, rows.iter().filter(|r| r.status == o).count()))
-        .collect();
+        ] {
+            outbox.push((status, s.store.outbox_count(status)? as usize));
+        }
         Ok(Snapshot {
             indexed: s.index.num_docs(),
             stored: s.store.document_count()?,

@@ -381,6 +381,26 @@ fn insert_event(conn: &Connection, e: &IncidentEvent) -> Result<()> {
 }
 
 impl Store {
+    /// How many incidents are in `status` (a count, for metrics: no rows are read).
+    pub fn incident_count(&self, status: IncidentStatus) -> Result<u64> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM incidents WHERE status = ?1",
+            [status.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// How many outbox rows are in `status` (a count, for metrics: no rows are read).
+    pub fn outbox_count(&self, status: OutboxStatus) -> Result<u64> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM outbox WHERE status = ?1",
+            [status.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Begin a write transaction for incident changes.
     pub fn incident_tx(&self) -> Result<IncidentTx<'_>> {
         let conn = self.conn();
@@ -681,6 +701,8 @@ mod tests {
         let due = store.outbox_due(now, 10).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].notification, note(1));
+        assert_eq!(store.outbox_count(OutboxStatus::Pending).unwrap(), 1);
+        assert_eq!(store.outbox_count(OutboxStatus::Sent).unwrap(), 0);
         let later = now + chrono::Duration::seconds(30);
         store
             .outbox_mark_retry(due[0].id, 1, later, "http 500")
@@ -694,5 +716,7 @@ mod tests {
         let rows = store.outbox_rows(Some(1)).unwrap();
         assert_eq!(rows[0].status, OutboxStatus::Sent);
         assert_eq!(rows[0].attempts, 2);
+        assert_eq!(store.outbox_count(OutboxStatus::Pending).unwrap(), 0);
+        assert_eq!(store.outbox_count(OutboxStatus::Sent).unwrap(), 1);
     }
 }
