@@ -124,6 +124,21 @@ pub fn detect(bytes: &[u8], tld: Option<&str>) -> &'static Encoding {
     det.guess(tld.map(str::as_bytes), chardetng::Utf8Detection::Allow)
 }
 
+/// UTF-16 without a byte-order mark, recognised the way XML 1.0 (appendix F) does: the
+/// document starts with `<` then `?` or a letter, each as two bytes with a zero half. (Such
+/// bytes are valid UTF-8 full of NULs, so the UTF-8 check would otherwise accept them.)
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
+    match bytes {
+        [0, b'<', 0, c, ..] if c.is_ascii_alphabetic() || *c == b'?' || *c == b'!' => {
+            Some(encoding_rs::UTF_16BE)
+        }
+        [b'<', 0, c, 0, ..] if c.is_ascii_alphabetic() || *c == b'?' || *c == b'!' => {
+            Some(encoding_rs::UTF_16LE)
+        }
+        _ => None,
+    }
+}
+
 /// Decode `bytes` to text. A declared charset is used only when the bytes fit it; otherwise
 /// (and when none is declared) UTF-8 is tried, then the detector decides.
 pub fn decode(bytes: &[u8], content_type: Option<&str>, tld: Option<&str>) -> Decoded {
@@ -133,6 +148,15 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, tld: Option<&str>) -> De
             text: text.into_owned(),
             encoding: enc,
             source: CharsetSource::Bom,
+            had_errors,
+        };
+    }
+    if let Some(enc) = utf16_without_bom(bytes) {
+        let (text, had_errors) = enc.decode_without_bom_handling(bytes);
+        return Decoded {
+            text: text.into_owned(),
+            encoding: enc,
+            source: CharsetSource::Document,
             had_errors,
         };
     }
@@ -320,6 +344,17 @@ mod tests {
             "{}",
             d.why
         );
+    }
+
+    #[test]
+    fn utf16_without_bom_is_recognised() {
+        let xml = "<?xml version=\"1.0\" encoding=\"ucs-2\"?><rss>贷款</rss>";
+        let be: Vec<u8> = xml.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        let le: Vec<u8> = xml.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        for (bytes, enc) in [(be, encoding_rs::UTF_16BE), (le, encoding_rs::UTF_16LE)] {
+            let d = decode(&bytes, None, None);
+            assert_eq!((d.encoding, d.text.as_str()), (enc, xml));
+        }
     }
 
     #[test]

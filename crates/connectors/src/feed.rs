@@ -128,9 +128,15 @@ pub fn parse(
         .id_generator(|_, _, _| String::new())
         .timestamp_parser(parse_date)
         .build();
-    let feed = parser
-        .parse(text.as_bytes())
-        .map_err(|e| ConnectorError::Parse(e.to_string()))?;
+    // XML has no NUL; one left by a mis-declared encoding only confuses the parser.
+    let text = text.replace('\0', "");
+    // A panic inside the XML stack (seen in quick-xml on odd encodings) must become this
+    // source's parse error, not end its polling task.
+    let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parser.parse(text.as_bytes())
+    }))
+    .map_err(|_| ConnectorError::Parse("the feed parser failed on this document".into()))?
+    .map_err(|e| ConnectorError::Parse(e.to_string()))?;
     let mut out = Vec::with_capacity(feed.entries.len());
     for e in feed.entries {
         let title = e

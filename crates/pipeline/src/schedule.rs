@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::FutureExt;
 use rand::RngExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -101,30 +102,43 @@ pub(crate) async fn run_source(
         };
         let at = Utc::now();
         let started = std::time::Instant::now();
+        // A panic inside a connector is this source's failed poll, not the silent end of its
+        // polling task.
+        let guarded =
+            std::panic::AssertUnwindSafe(connector.poll(&ctx, &checkpoint)).catch_unwind();
         let polled = tokio::select! {
             _ = stop.cancelled() => return,
-            r = connector.poll(&ctx, &checkpoint) => r,
+            r = guarded => r,
         };
         let mut retry_after = None;
         let result = match polled {
-            Ok(p) => {
-                tracing::debug!(
-                    source = %source_id, items = p.items.len(), not_modified = p.not_modified,
-                    elapsed_ms = started.elapsed().as_millis() as u64, "polled"
-                );
-                RawResult::Items {
-                    items: p.items,
-                    checkpoint: p.checkpoint,
-                }
-            }
-            Err(e) => {
-                retry_after = e.retry_after_secs().map(Duration::from_secs);
-                tracing::warn!(source = %source_id, class = %e.class(), error = %e, "poll failed");
+            Err(_) => {
+                tracing::error!(source = %source_id, "connector panicked; the poll counts as failed");
                 RawResult::Failed {
-                    class: e.class(),
-                    message: e.to_string(),
+                    class: yuqing_model::ErrorClass::Internal,
+                    message: "the connector failed unexpectedly (panic); see the daemon log".into(),
                 }
             }
+            Ok(polled) => match polled {
+                Ok(p) => {
+                    tracing::debug!(
+                        source = %source_id, items = p.items.len(), not_modified = p.not_modified,
+                        elapsed_ms = started.elapsed().as_millis() as u64, "polled"
+                    );
+                    RawResult::Items {
+                        items: p.items,
+                        checkpoint: p.checkpoint,
+                    }
+                }
+                Err(e) => {
+                    retry_after = e.retry_after_secs().map(Duration::from_secs);
+                    tracing::warn!(source = %source_id, class = %e.class(), error = %e, "poll failed");
+                    RawResult::Failed {
+                        class: e.class(),
+                        message: e.to_string(),
+                    }
+                }
+            },
         };
         let failed = matches!(result, RawResult::Failed { .. });
         let (ack, done) = oneshot::channel();
@@ -178,6 +192,61 @@ mod tests {
         assert_eq!(d(1, Some(Duration::from_secs(300))), 300);
         assert_eq!(d(1, Some(Duration::from_secs(86_400))), 600);
         assert_eq!(t.first_delay(&mut rng), Duration::ZERO);
+    }
+
+    struct Panicky;
+
+    #[async_trait::async_trait]
+    impl Connector for Panicky {
+        async fn poll(
+            &self,
+            _: &PollContext,
+            _: &yuqing_model::Checkpoint,
+        ) -> Result<yuqing_connectors::Poll, yuqing_connectors::ConnectorError> {
+            panic!("connector bug");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_connector_fails_its_poll_and_keeps_being_polled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("y.db"), 3).unwrap());
+        let ctx = PollContext {
+            fetcher: yuqing_connectors::Fetcher::new(&yuqing_config::FetchSettings::default())
+                .unwrap(),
+        };
+        let timing = Timing {
+            interval: Duration::from_millis(10),
+            jitter_ratio: 0.0,
+            max_backoff: Duration::from_millis(20),
+        };
+        let (tx, mut rx) = mpsc::channel(4);
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run_source(
+            SourceId("p".into()),
+            Arc::new(Panicky),
+            ctx,
+            store,
+            timing,
+            tx,
+            stop.clone(),
+        ));
+        for _ in 0..2 {
+            let env = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("the source keeps polling")
+                .unwrap();
+            match &env.batch.result {
+                RawResult::Failed { class, message } => {
+                    assert_eq!(*class, yuqing_model::ErrorClass::Internal);
+                    assert!(message.contains("panic"), "{message}");
+                }
+                other => panic!("expected a failed poll, got {other:?}"),
+            }
+            env.ack.send(Committed::Ok { new_docs: 0 }).unwrap();
+        }
+        stop.cancel();
+        task.await.unwrap();
     }
 
     #[test]
