@@ -523,28 +523,19 @@ impl Store {
     /// Acknowledge an open incident; `false` when it is not open (unknown, already
     /// acknowledged or resolved). Recorded in the audit trail.
     pub fn acknowledge_incident(&self, id: i64, by: &str, at: DateTime<Utc>) -> Result<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let n = tx.execute(
+        self.change_with_event(
             "UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?2,
                  acknowledged_by = ?3
              WHERE id = ?1 AND status = 'open'",
             params![id, ts(at), by],
-        )?;
-        if n > 0 {
-            insert_event(
-                &tx,
-                &IncidentEvent {
-                    incident_id: id,
-                    at,
-                    kind: IncidentEventKind::Acknowledged,
-                    actor: Some(by.to_string()),
-                    detail: format!("{by} 已认领"),
-                },
-            )?;
-        }
-        tx.commit()?;
-        Ok(n > 0)
+            IncidentEvent {
+                incident_id: id,
+                at,
+                kind: IncidentEventKind::Acknowledged,
+                actor: Some(by.to_string()),
+                detail: format!("{by} 已认领"),
+            },
+        )
     }
 
     /// Assign an incident to `assignee`; `false` when it does not exist. Recorded in the
@@ -556,26 +547,35 @@ impl Store {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let n = tx.execute(
+        self.change_with_event(
             "UPDATE incidents SET assignee = ?2 WHERE id = ?1",
             params![id, assignee],
-        )?;
-        if n > 0 {
-            insert_event(
-                &tx,
-                &IncidentEvent {
-                    incident_id: id,
-                    at,
-                    kind: IncidentEventKind::Assigned,
-                    actor: Some(by.to_string()),
-                    detail: format!("指派给 {assignee}"),
-                },
-            )?;
+            IncidentEvent {
+                incident_id: id,
+                at,
+                kind: IncidentEventKind::Assigned,
+                actor: Some(by.to_string()),
+                detail: format!("指派给 {assignee}"),
+            },
+        )
+    }
+
+    /// Run one `UPDATE` on an incident and, if it changed a row, record `event` in the audit
+    /// trail, in one `BEGIN IMMEDIATE` transaction. `false` when no row changed.
+    fn change_with_event(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+        event: IncidentEvent,
+    ) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let changed = tx.execute(sql, args)? > 0;
+        if changed {
+            insert_event(&tx, &event)?;
         }
         tx.commit()?;
-        Ok(n > 0)
+        Ok(changed)
     }
 
     /// Stored documents fetched or published in `[from, to)`, in no particular order (the
