@@ -569,10 +569,10 @@ pub fn to_doc(c: &Complaint, meta: &ItemMeta, fetched_at: DateTime<Utc>) -> Opti
         }
     }
     if let Some(u) = c.updated {
-        let china = chrono::FixedOffset::east_opt(8 * 3600)?;
         lines.push(format!(
             "更新时间：{}",
-            u.with_timezone(&china).format("%Y-%m-%d %H:%M")
+            u.with_timezone(&crate::feed::china())
+                .format("%Y-%m-%d %H:%M")
         ));
     }
     if let Some(t) = &c.text {

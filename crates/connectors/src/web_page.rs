@@ -42,7 +42,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use scraper::{ElementRef, Html, Selector};
 use serde::Deserialize;
 use yuqing_config::{ConfigError, SourceSpec};
@@ -410,24 +410,6 @@ pub fn fallback_title(doc: &Html) -> String {
         .unwrap_or_default()
 }
 
-fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
-}
-
-/// Formats tried when no `time_format` is given, anywhere in the selected text.
-const DEFAULT_TIME_FORMATS: &[&str] = &[
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y年%m月%d日 %H:%M:%S",
-    "%Y年%m月%d日 %H:%M",
-    "%Y年%m月%d日%H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%Y年%m月%d日",
-];
-
 /// A time in `text`: with `format`, the first place where the text parses with it (a
 /// format with `%z` keeps its zone; zone-less ones are Asia/Shanghai, UTC+8, no DST since
 /// 1991); without, RFC 3339/2822 or the usual Chinese forms, also found inside surrounding
@@ -441,7 +423,7 @@ pub fn parse_time(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
     }
     let formats: Vec<&str> = match format {
         Some(f) => vec![f],
-        None => DEFAULT_TIME_FORMATS.to_vec(),
+        None => crate::feed::CHINESE_TIME_FORMATS.to_vec(),
     };
     for (i, _) in text.char_indices() {
         let s = &text[i..];
@@ -450,17 +432,10 @@ pub fn parse_time(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
                 return Some(d.with_timezone(&Utc));
             }
             if let Ok((n, _)) = NaiveDateTime::parse_and_remainder(s, f) {
-                return china()
-                    .from_local_datetime(&n)
-                    .single()
-                    .map(|d| d.with_timezone(&Utc));
+                return crate::feed::china_to_utc(n);
             }
             if let Ok((d, _)) = NaiveDate::parse_and_remainder(s, f) {
-                let n = d.and_hms_opt(0, 0, 0)?;
-                return china()
-                    .from_local_datetime(&n)
-                    .single()
-                    .map(|d| d.with_timezone(&Utc));
+                return crate::feed::china_to_utc(d.and_hms_opt(0, 0, 0)?);
             }
         }
     }
