@@ -4,7 +4,8 @@
 //! paragraphs of ../shared/corpora/text/pku-199801 grouped into ~1.5 KB documents.
 //!
 //! `cargo bench --bench analysis` prints docs/s and MB/s per corpus and asserts what it counted
-//! (every document analyzed, tokens and mentions found). The target is 20,000 docs/s per core;
+//! (every document analyzed, tokens found, the learned sentiment model loaded and scoring most
+//! documents). The target is 20,000 docs/s per core;
 //! set `YUQING_BENCH_ASSERT_RATE=1` to make a miss fail the bench.
 
 use std::hint::black_box;
@@ -85,6 +86,10 @@ fn main() {
     let opts = AnalyzerOptions::from_settings(a);
     let analyzer = Analyzer::load(&opts, &config.entities).expect("the analyzer loads");
     assert!(analyzer.risk_category_count() >= 8, "risk rules loaded");
+    assert!(
+        analyzer.model_feature_count() > 0,
+        "the learned sentiment model is loaded (config/sentiment-model.tsv)"
+    );
 
     let mut all_met = true;
     for (name, docs) in &sets {
@@ -95,12 +100,19 @@ fn main() {
         }
         let started = Instant::now();
         let (mut analyzed, mut tokens, mut mentions, mut tagged) = (0usize, 0usize, 0usize, 0usize);
+        let mut modelled = 0usize;
         for d in docs {
             let a = analyzer.analyze(black_box(d));
             analyzed += 1;
             tokens += a.token_count;
             mentions += a.mentions.len();
             tagged += usize::from(!a.risks.is_empty() || !a.dimensions.is_empty());
+            modelled += usize::from(
+                a.sentiment
+                    .terms
+                    .iter()
+                    .any(|t| t.modifiers.iter().any(|m| m == "模型")),
+            );
             assert_ne!(a.simhash, 0, "every non-empty document has a SimHash");
             black_box(a);
         }
@@ -108,7 +120,8 @@ fn main() {
         let rate = analyzed as f64 / secs;
         println!(
             "{name}: {analyzed} docs ({:.1} KB avg), {tokens} tokens, {mentions} mentions, \
-             {tagged} tagged; {secs:.2} s, {rate:.0} docs/s, {:.1} MB/s on one core",
+             {tagged} tagged, {modelled} with model evidence; {secs:.2} s, {rate:.0} docs/s, \
+             {:.1} MB/s on one core",
             bytes as f64 / analyzed as f64 / 1024.0,
             bytes as f64 / secs / 1e6,
         );
@@ -116,6 +129,10 @@ fn main() {
         assert!(
             tokens > analyzed * 50,
             "segmentation produced too few tokens: {tokens}"
+        );
+        assert!(
+            modelled > analyzed / 2,
+            "the model scored too few documents: {modelled}"
         );
         all_met &= rate >= TARGET_DOCS_PER_SEC;
     }

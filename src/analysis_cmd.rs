@@ -352,33 +352,25 @@ pub fn correct(cli: &Cli, args: &CorrectArgs) -> Result<()> {
     }
     let store = Store::open(&db, config.settings.pipeline.failing_after)?;
     let id = DocId(args.doc_id.clone());
-    let Some(mut doc) = store.document(&id)? else {
+    let label = args.label.map(SentimentLabel::from);
+    let Some((_, doc)) = store.correct(
+        &id,
+        |earlier| {
+            Correction::merged(
+                earlier,
+                id.clone(),
+                label,
+                &args.false_mentions,
+                &args.by,
+                args.note.clone(),
+                Utc::now(),
+            )
+        },
+        apply_correction,
+    )?
+    else {
         bail!("no stored document {}", args.doc_id);
     };
-    // A later correction keeps what it does not change.
-    let earlier = store.correction(&id)?;
-    let mut false_mentions = earlier
-        .as_ref()
-        .map(|c| c.false_mentions.clone())
-        .unwrap_or_default();
-    for e in &args.false_mentions {
-        if !false_mentions.contains(e) {
-            false_mentions.push(e.clone());
-        }
-    }
-    let c = Correction {
-        doc_id: id.clone(),
-        label: args
-            .label
-            .map(SentimentLabel::from)
-            .or(earlier.as_ref().and_then(|c| c.label)),
-        false_mentions,
-        by: args.by.clone(),
-        note: args.note.clone(),
-        at: Utc::now(),
-    };
-    store.save_correction(&c)?;
-    apply_correction(&mut doc.analysis, &c);
     let a = analyzer(&config)?;
     let index = DocIndex::open(&index_dir, a.tokenizer())?;
     let p = &config.settings.pipeline;
@@ -386,17 +378,12 @@ pub fn correct(cli: &Cli, args: &CorrectArgs) -> Result<()> {
         Ok(mut w) => {
             w.upsert(&doc)?;
             w.commit()?;
-            store.commit([&doc], &[])?;
             println!("corrected {id}: stored and re-indexed");
         }
         Err(IndexError::Locked(_)) => {
-            // The daemon owns the index: the store copy is updated now, and the daemon
-            // applies the correction whenever it analyzes the document again.
-            store.commit([&doc], &[])?;
-            println!(
-                "corrected {id}: stored; the index is held by a running daemon and shows the \
-                 correction after the next `yuqing reanalyze` or `yuqing reindex`"
-            );
+            // The daemon owns the index: its writer re-indexes corrected documents within
+            // seconds (and all of them when it starts).
+            println!("corrected {id}: stored; the running daemon re-indexes it");
         }
         Err(e) => return Err(e.into()),
     }

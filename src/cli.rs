@@ -82,6 +82,10 @@ pub enum Command {
     },
     /// Poll a connector file (or a URL as a kind) once and print its documents; writes nothing.
     Preview(crate::preview_cmd::PreviewArgs),
+    /// Import customer-feedback records (CSV or JSONL) into an `inbound` source.
+    Import(crate::import_cmd::ImportArgs),
+    /// Check the feed parser against the feedparser test suite's expectations (manifest.tsv).
+    Feedcheck(crate::feedcheck_cmd::FeedcheckArgs),
     /// Serve the web console and REST API alone (read-only index beside a running daemon).
     Serve(yuqing_server::cli::ServeArgs),
     /// Console users: add, passwd, token, list (stored in data_dir/users.db).
@@ -213,6 +217,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Correct(a) => crate::analysis_cmd::correct(&cli, a),
         Command::Corrections { cmd } => crate::analysis_cmd::corrections(&cli, cmd),
         Command::Preview(a) => crate::preview_cmd::preview(&cli, a),
+        Command::Import(a) => crate::import_cmd::import(&cli, a),
+        Command::Feedcheck(a) => crate::feedcheck_cmd::feedcheck(a),
         Command::Serve(a) => {
             let config = load_config(&cli)?;
             crate::logging::init(&config.settings.log);
@@ -471,7 +477,17 @@ pub fn open_rewrite(config: &Config, verb: &str) -> Result<Rewrite> {
     }
     let analyzer = analyzer(config)?;
     let store = Store::open(&db, config.settings.pipeline.failing_after)?;
-    let index = DocIndex::open(&index_dir, analyzer.tokenizer())?;
+    // Every stored document is written again, so an index of an older schema is replaced.
+    let index = match DocIndex::open(&index_dir, analyzer.tokenizer()) {
+        Err(IndexError::Schema { .. }) => {
+            eprintln!(
+                "the index at {} has an older schema: rebuilding it from the database",
+                index_dir.display()
+            );
+            DocIndex::open_for_rebuild(&index_dir, analyzer.tokenizer())?
+        }
+        r => r?,
+    };
     let p = &config.settings.pipeline;
     let writer = index.writer(
         p.index_writer_threads,

@@ -5,6 +5,8 @@
 mod analysis_cmd;
 mod cli;
 mod demo;
+mod feedcheck_cmd;
+mod import_cmd;
 mod incidents_cmd;
 mod logging;
 mod preview_cmd;

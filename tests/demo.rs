@@ -98,6 +98,29 @@ fn demo_collects_the_simulated_web_and_search_finds_it_beside_the_running_daemon
             .all(|h| !h["title"].as_str().unwrap().contains('\u{fffd}'))
     );
 
+    // The scripted improvement loop runs to its evaluation: the follow-up stories after the
+    // measure bring the company's negative share down, and the incident is concluded.
+    wait_for(
+        "the scripted effect evaluation",
+        Duration::from_secs(120),
+        || {
+            while let Ok(l) = rx.try_recv() {
+                lines.push(l);
+            }
+            lines.iter().any(|l| l.contains("[改进闭环] 效果评估"))
+        },
+    );
+    let eval = lines
+        .iter()
+        .find(|l| l.contains("[改进闭环] 效果评估"))
+        .unwrap()
+        .clone();
+    assert!(eval.contains("→ 0%") && eval.contains("已作结论"), "{eval}");
+    assert!(
+        lines.iter().any(|l| l.contains("完成七维度复盘（已批准）")),
+        "{lines:?}"
+    );
+
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -474,3 +474,37 @@ fn an_alert_pending_across_a_crash_is_delivered_once_and_never_again() {
         .count();
     assert!(n >= 1, "{list}");
 }
+
+#[test]
+fn a_correction_made_beside_the_running_daemon_reaches_the_index_within_seconds() {
+    let server = FixtureServer::start(vec![("feed.xml", Route::Rss(complaint_items()))]);
+    let inst = Install::new("");
+    inst.feed("news/feed", &server.url("feed.xml"));
+    let d = inst.daemon();
+    wait_for("documents", T, || inst.docs_total() >= 2);
+    let id = inst.ids("暴力催收 AND sentiment:negative");
+    assert_eq!(
+        id.len(),
+        1,
+        "the complaint is negative before the correction"
+    );
+    // The daemon holds the index: the command stores the correction only.
+    let out = inst.run(&[
+        "correct", &id[0], "--label", "neutral", "--by", "ann", "--note", "测试",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("running daemon re-indexes"),
+        "{}",
+        stdout(&out)
+    );
+    wait_for("the corrected label in the index", T, || {
+        inst.ids("暴力催收 AND sentiment:neutral") == id
+    });
+    assert!(inst.ids("暴力催收 AND sentiment:negative").is_empty());
+    assert!(d.terminate().success());
+}

@@ -6,6 +6,7 @@
 //! while the demo runs, telling an escalating story of complaints against the watched company.
 //! Feeds answer conditional GETs with 304 when nothing changed.
 
+mod script;
 mod web;
 
 use std::sync::Arc;
@@ -103,12 +104,12 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let rt = crate::cli::runtime()?;
     rt.block_on(async move {
         let sink_secret = format!("demo-{:016x}", rand_u64());
-        let web = SimWeb::new(
+        let web = Arc::new(SimWeb::new(
             Duration::from_secs(args.publish_every_secs.max(1)),
             sink_secret.clone(),
-        );
+        ));
         let total = web.total_items();
-        let addr = spawn_web(web, args.web_port)
+        let addr = spawn_web(web.clone(), args.web_port)
             .await
             .context("cannot start the simulated web")?;
         let base = format!("http://{addr}");
@@ -147,6 +148,18 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
             Box::pin(tokio::time::sleep(Duration::from_secs(s))) as crate::cli::StopFuture
         });
         let alerting = demo_alerting(&config, &base, &sink_secret)?;
+        // The scripted improvement loop on the company's first incident.
+        if let Some(company) = config.entities.first().map(|e| e.id.clone()) {
+            let (c, db) = (config.clone(), crate::cli::paths(&config).1);
+            let settle = Duration::from_millis(
+                args.interval_secs.max(1) * 2000 + config.settings.pipeline.commit_interval_ms,
+            );
+            tokio::spawn(async move {
+                if let Err(e) = script::run(c, db, web, company, settle).await {
+                    println!("  [改进闭环] 脚本中止 (script stopped): {e:#}");
+                }
+            });
+        }
         crate::cli::daemon_with(config, alerting, until, |stats| {
             let stats = Arc::clone(stats);
             tokio::spawn(async move {

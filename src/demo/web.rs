@@ -61,7 +61,7 @@ pub const FEEDS: [FeedDef; 3] = [
     },
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Article {
     title: String,
     summary: String,
@@ -71,6 +71,7 @@ struct Article {
     minutes_ago: i64,
 }
 
+#[derive(Debug, Clone)]
 struct Item {
     article: Article,
     visible_after: Duration,
@@ -81,6 +82,11 @@ struct Item {
 pub struct SimWeb {
     started: Instant,
     feeds: Vec<Vec<Item>>,
+    publish_every: Duration,
+    /// Stories published after the company's remediation (`fixtures/after.json`), in the
+    /// first outlet, one every `publish_every` from [`SimWeb::remediate`] on.
+    after: Vec<Article>,
+    remediated: std::sync::Mutex<Option<(Instant, DateTime<Utc>)>>,
     sink_secret: String,
     chat: std::sync::Mutex<Vec<ChatMessage>>,
 }
@@ -138,23 +144,66 @@ impl SimWeb {
         SimWeb {
             started: Instant::now(),
             feeds,
+            publish_every,
+            after: serde_json::from_str(include_str!("fixtures/after.json"))
+                .expect("demo fixtures are valid JSON (tested)"),
+            remediated: std::sync::Mutex::new(None),
             sink_secret,
             chat: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    /// Number of items over all feeds.
+    /// Number of items over all feeds, before any remediation.
     pub fn total_items(&self) -> usize {
         self.feeds.iter().map(Vec::len).sum()
     }
 
-    fn visible(&self, feed: usize) -> Vec<(usize, &Item)> {
+    /// Whether every scheduled story is out (the complaint wave has run its course).
+    pub fn all_published(&self) -> bool {
         let elapsed = self.started.elapsed();
-        let mut v: Vec<(usize, &Item)> = self.feeds[feed]
+        self.feeds
+            .iter()
+            .flatten()
+            .all(|it| it.visible_after <= elapsed)
+    }
+
+    /// The company has remediated: from now on the first outlet publishes the follow-up
+    /// stories, one every `publish_every`. Returns how many there are. Calling it again
+    /// changes nothing.
+    pub fn remediate(&self) -> usize {
+        let mut r = self.remediated.lock().unwrap_or_else(|p| p.into_inner());
+        r.get_or_insert_with(|| (Instant::now(), Utc::now()));
+        self.after.len()
+    }
+
+    fn visible(&self, feed: usize) -> Vec<(usize, Item)> {
+        let elapsed = self.started.elapsed();
+        let mut v: Vec<(usize, Item)> = self.feeds[feed]
             .iter()
             .enumerate()
             .filter(|(_, it)| it.visible_after <= elapsed)
+            .map(|(i, it)| (i, it.clone()))
             .collect();
+        let remediated = *self.remediated.lock().unwrap_or_else(|p| p.into_inner());
+        if feed == 0
+            && let Some((at, at_utc)) = remediated
+        {
+            let since = at.elapsed();
+            for (k, a) in self.after.iter().enumerate() {
+                let after = self.publish_every * (k as u32 + 1);
+                if after <= since {
+                    v.push((
+                        self.feeds[0].len() + k,
+                        Item {
+                            article: a.clone(),
+                            visible_after: Duration::ZERO,
+                            published: at_utc
+                                + chrono::Duration::from_std(after).unwrap_or_default(),
+                        },
+                    ));
+                }
+            }
+        }
         v.sort_by_key(|(_, it)| std::cmp::Reverse(it.published));
         v
     }
@@ -181,7 +230,7 @@ fn paragraphs_html(body: &str) -> String {
         .collect()
 }
 
-fn render(base: &str, def: &FeedDef, items: &[(usize, &Item)]) -> String {
+fn render(base: &str, def: &FeedDef, items: &[(usize, Item)]) -> String {
     let link = |i: usize| format!("{base}/{}/a/{i}", def.slug);
     match def.format {
         Format::Atom => {
@@ -231,7 +280,7 @@ fn render(base: &str, def: &FeedDef, items: &[(usize, &Item)]) -> String {
 }
 
 struct AppState {
-    web: SimWeb,
+    web: Arc<SimWeb>,
     base: String,
 }
 
@@ -356,7 +405,7 @@ async fn chat_list(State(s): State<Arc<AppState>>) -> axum::Json<Vec<ChatMessage
 }
 
 /// Serve `web` on 127.0.0.1:`port` in the background; returns the bound address.
-pub async fn spawn(web: SimWeb, port: u16) -> std::io::Result<SocketAddr> {
+pub async fn spawn(web: Arc<SimWeb>, port: u16) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let state = Arc::new(AppState {
@@ -386,7 +435,7 @@ mod tests {
     fn fixtures_parse_and_gbk_feed_encodes_cleanly() {
         let web = SimWeb::new(Duration::from_secs(1), "s".into());
         assert!(web.total_items() >= 30);
-        let all: Vec<(usize, &Item)> = web.feeds[2].iter().enumerate().collect();
+        let all: Vec<(usize, Item)> = web.feeds[2].iter().cloned().enumerate().collect();
         let xml = render("http://127.0.0.1:1", &FEEDS[2], &all);
         let (_, _, unmappable) = encoding_rs::GBK.encode(&xml);
         assert!(!unmappable, "the GBK feed has characters GBK cannot encode");
@@ -397,5 +446,22 @@ mod tests {
         let web = SimWeb::new(Duration::from_secs(3600), "s".into());
         let at_start: usize = (0..FEEDS.len()).map(|f| web.visible(f).len()).sum();
         assert!(at_start > 0 && at_start < web.total_items());
+    }
+
+    #[test]
+    fn follow_up_stories_appear_only_after_remediation_and_are_dated_after_it() {
+        let web = SimWeb::new(Duration::from_millis(1), "s".into());
+        std::thread::sleep(Duration::from_millis(200));
+        let before = web.visible(0).len();
+        assert_eq!(before, web.feeds[0].len(), "every scheduled item is out");
+        let at = Utc::now();
+        let n = web.remediate();
+        assert!(n >= 3);
+        std::thread::sleep(Duration::from_millis(50));
+        let v = web.visible(0);
+        assert_eq!(v.len(), before + n);
+        let follow: Vec<_> = v.iter().filter(|(i, _)| *i >= web.feeds[0].len()).collect();
+        assert!(follow.iter().all(|(_, it)| it.published >= at));
+        assert_eq!(web.remediate(), n, "idempotent");
     }
 }

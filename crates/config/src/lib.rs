@@ -19,6 +19,7 @@ mod error;
 mod parse;
 mod settings;
 mod sources;
+mod workflow;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ pub use sources::{
     DEFAULT_INTERVAL_SECS, DEFAULT_MAX_CONCURRENT, DEFAULT_REQUESTS_PER_MINUTE, RateLimit,
     SOURCE_FILE_VERSION, SourceSpec,
 };
+pub use workflow::*;
 use yuqing_model::Entity;
 
 /// Everything the daemon needs, validated.
@@ -148,6 +150,7 @@ fn load_settings(
             negative_threshold: raw.analysis.negative_threshold,
             positive_threshold: raw.analysis.positive_threshold,
         },
+        workflow: raw.workflow,
     };
     apply_env(file, &mut s, env, errors);
     if let Some(d) = &overrides.data_dir {
@@ -272,6 +275,16 @@ fn validate(file: &Path, s: &Settings, errors: &mut Errors) {
     if p.max_backoff_secs == 0 {
         errors.push(file, "pipeline.max_backoff_secs", "must be at least 1");
     }
+    if !(p.adaptive_min_ratio > 0.0 && p.adaptive_min_ratio <= 1.0) {
+        errors.push(file, "pipeline.adaptive_min_ratio", "must be in (0, 1]");
+    }
+    if !(p.adaptive_max_ratio >= 1.0 && p.adaptive_max_ratio <= 100.0) {
+        errors.push(file, "pipeline.adaptive_max_ratio", "must be in [1, 100]");
+    }
+    if !(p.stale_factor >= 0.0 && p.stale_factor.is_finite()) {
+        errors.push(file, "pipeline.stale_factor", "must be 0 (never) or more");
+    }
+    workflow::validate(file, &s.workflow, errors);
     let a = &s.analysis;
     if !(-1.0..0.0).contains(&a.negative_threshold) {
         errors.push(file, "analysis.negative_threshold", "must be in [-1, 0)");

@@ -54,6 +54,12 @@ pub const DEFAULT_POLL_JITTER_RATIO: f64 = 0.1;
 pub const DEFAULT_FAILING_AFTER: u32 = 5;
 /// Default cap on the backoff between polls of a failing source.
 pub const DEFAULT_MAX_BACKOFF_SECS: u64 = 3600;
+/// Default shortest adaptive poll interval, as a fraction of a source's `interval_secs`.
+pub const DEFAULT_ADAPTIVE_MIN_RATIO: f64 = 0.25;
+/// Default longest adaptive poll interval, as a multiple of a source's `interval_secs`.
+pub const DEFAULT_ADAPTIVE_MAX_RATIO: f64 = 4.0;
+/// Default number of usual gaps between new items after which a quiet source is `stale`.
+pub const DEFAULT_STALE_FACTOR: f64 = 5.0;
 /// Default analysis worker threads (2 measured 1.7× the ingest rate of 1 on 2 cores:
 /// `YUQING_BENCH_ANALYZERS=2 cargo bench --bench ingest`).
 pub const DEFAULT_ANALYZER_THREADS: usize = 2;
@@ -88,6 +94,8 @@ pub struct Settings {
     pub pipeline: PipelineSettings,
     /// Text analysis.
     pub analysis: AnalysisSettings,
+    /// The improvement workflow.
+    pub workflow: crate::workflow::WorkflowSettings,
 }
 
 /// `[server]`.
@@ -214,6 +222,15 @@ pub struct PipelineSettings {
     pub failing_after: u32,
     /// Cap on the backoff between polls of a failing source.
     pub max_backoff_secs: u64,
+    /// Shortest adaptive interval (a feed that rolls over between polls is polled faster), as
+    /// a fraction of the source's `interval_secs` (1 disables shrinking).
+    pub adaptive_min_ratio: f64,
+    /// Longest adaptive interval (a source where nothing changes is polled slower), as a
+    /// multiple of the source's `interval_secs` (1 disables growing).
+    pub adaptive_max_ratio: f64,
+    /// A source that polls fine but brings nothing new for this many usual gaps between new
+    /// items is `stale` (0: never).
+    pub stale_factor: f64,
 }
 
 impl Default for PipelineSettings {
@@ -228,6 +245,9 @@ impl Default for PipelineSettings {
             poll_jitter_ratio: DEFAULT_POLL_JITTER_RATIO,
             failing_after: DEFAULT_FAILING_AFTER,
             max_backoff_secs: DEFAULT_MAX_BACKOFF_SECS,
+            adaptive_min_ratio: DEFAULT_ADAPTIVE_MIN_RATIO,
+            adaptive_max_ratio: DEFAULT_ADAPTIVE_MAX_RATIO,
+            stale_factor: DEFAULT_STALE_FACTOR,
         }
     }
 }
@@ -273,6 +293,8 @@ pub(crate) struct RawSettings {
     pub pipeline: PipelineSettings,
     #[serde(default)]
     pub analysis: RawAnalysis,
+    #[serde(default)]
+    pub workflow: crate::workflow::WorkflowSettings,
 }
 
 #[derive(Debug, Deserialize)]

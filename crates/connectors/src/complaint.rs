@@ -16,6 +16,9 @@
 //! max_pages = 3                # default 1
 //! token = "${TOUSU_TOKEN}"     # optional, appended to every request as token_param; never stored or logged
 //! token_param = "token"        # default "token"
+//! sign_secret = "${TOUSU_SIGN_SECRET}"  # optional: sign every request (below); never stored or logged
+//! sign_param = "sign"          # default "sign"
+//! timestamp_param = "ts"       # default "ts"
 //! items = "/data/list"         # JSON: pointer to the array; HTML: CSS of the detail links
 //! id = "/id"                   # JSON: required; HTML: optional (default: last path segment of the detail URL)
 //! title = "/title"
@@ -37,6 +40,12 @@
 //! rendered into the body (`投诉对象：…\n投诉问题：…\n诉求：…\n涉诉金额：…\n状态：…`, then the
 //! text) and its status as a tag (`status:已回复`). A status change therefore changes the
 //! body under the same id, and the pipeline updates the document in place.
+//!
+//! **Signed requests.** With `sign_secret`, every request (list pages and detail pages) also
+//! carries `ts=<Unix seconds>` and `sign=<hex HMAC-SHA256(secret, path + ts)>`, where `path`
+//! is the request URL's path as sent (e.g. `/api/complaints`) and `ts` the same decimal
+//! string, the scheme such platforms use so that a leaked URL stops working within minutes.
+//! Token, timestamp and signature are removed from every URL that is stored.
 //!
 //! **Refetching.** JSON: the checkpoint's content hash covers the bytes of every list page
 //! read, so an unchanged list is `not_modified`. HTML: status changes show on detail pages,
@@ -70,6 +79,10 @@ pub const DEFAULT_MAX_ITEMS_PER_POLL: usize = 50;
 pub const MAX_PAGES_LIMIT: u32 = 50;
 /// Default name of the token query parameter.
 pub const DEFAULT_TOKEN_PARAM: &str = "token";
+/// Default name of the signature query parameter.
+pub const DEFAULT_SIGN_PARAM: &str = "sign";
+/// Default name of the timestamp query parameter of signed requests.
+pub const DEFAULT_TIMESTAMP_PARAM: &str = "ts";
 
 /// How the platform answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -101,6 +114,12 @@ pub struct ComplaintParams {
     pub token: Option<String>,
     /// Query parameter carrying the token (default `token`).
     pub token_param: Option<String>,
+    /// Secret of the request signature (HMAC-SHA256 of path + timestamp), from `${ENV}`.
+    pub sign_secret: Option<String>,
+    /// Query parameter carrying the signature (default `sign`).
+    pub sign_param: Option<String>,
+    /// Query parameter carrying the signature's timestamp (default `ts`).
+    pub timestamp_param: Option<String>,
     /// JSON: pointer to the items array. HTML: CSS selector of the detail links.
     pub items: String,
     /// The platform's complaint id.
@@ -267,6 +286,39 @@ enum Reader {
     },
 }
 
+/// How requests are signed.
+#[derive(Clone)]
+pub struct Signer {
+    secret: String,
+    sign_param: String,
+    timestamp_param: String,
+}
+
+impl Signer {
+    /// A signer with this secret and parameter names.
+    pub fn new(secret: &str, sign_param: &str, timestamp_param: &str) -> Signer {
+        Signer {
+            secret: secret.to_string(),
+            sign_param: sign_param.to_string(),
+            timestamp_param: timestamp_param.to_string(),
+        }
+    }
+
+    /// Hex HMAC-SHA256 of `path` followed by `ts` (what the platform recomputes).
+    pub fn signature(&self, path: &str, ts: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.secret.as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(path.as_bytes());
+        mac.update(ts.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// A configured complaint_site source.
 pub struct ComplaintConnector {
     list_url: url::Url,
@@ -275,6 +327,7 @@ pub struct ComplaintConnector {
     first_page: u32,
     max_pages: u32,
     token: Option<(String, String)>,
+    sign: Option<Signer>,
     time_format: Option<String>,
     max_items: usize,
     meta: ItemMeta,
@@ -391,6 +444,23 @@ pub fn build(
             "is empty: export the variable it names".into(),
         ));
     }
+    if p.sign_secret
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        errors.push(err(
+            "sign_secret",
+            "is empty: export the variable it names".into(),
+        ));
+    }
+    for (k, v) in [
+        ("sign_param", &p.sign_param),
+        ("timestamp_param", &p.timestamp_param),
+    ] {
+        if v.is_some() && p.sign_secret.is_none() {
+            errors.push(err(k, "only used with sign_secret".into()));
+        }
+    }
     let (Some(reader), true) = (reader, errors.is_empty()) else {
         return Err(errors);
     };
@@ -406,6 +476,15 @@ pub fn build(
                     .unwrap_or_else(|| DEFAULT_TOKEN_PARAM.to_string()),
                 t,
             )
+        }),
+        sign: p.sign_secret.map(|secret| Signer {
+            secret,
+            sign_param: p
+                .sign_param
+                .unwrap_or_else(|| DEFAULT_SIGN_PARAM.to_string()),
+            timestamp_param: p
+                .timestamp_param
+                .unwrap_or_else(|| DEFAULT_TIMESTAMP_PARAM.to_string()),
         }),
         time_format: p.time_format,
         max_items,
@@ -605,17 +684,14 @@ pub fn to_doc(c: &Complaint, meta: &ItemMeta, fetched_at: DateTime<Utc>) -> Opti
     })
 }
 
-/// `url` without the token parameter (links on a page may echo it back).
-fn without_param(u: &url::Url, param: Option<&str>) -> url::Url {
-    let Some(param) = param else {
-        return u.clone();
-    };
-    if !u.query_pairs().any(|(k, _)| k == param) {
+/// `url` without the secret parameters (links on a page may echo them back).
+fn without_params(u: &url::Url, params: &[&str]) -> url::Url {
+    if !u.query_pairs().any(|(k, _)| params.contains(&k.as_ref())) {
         return u.clone();
     }
     let kept: Vec<(String, String)> = u
         .query_pairs()
-        .filter(|(k, _)| k != param)
+        .filter(|(k, _)| !params.contains(&k.as_ref()))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let mut out = u.clone();
@@ -628,15 +704,24 @@ fn without_param(u: &url::Url, param: Option<&str>) -> url::Url {
 }
 
 impl ComplaintConnector {
-    /// The URL actually requested: `u` with the page number and the token.
+    /// The URL actually requested: `u` with the page number, the token and the signature.
     fn request_url(&self, u: &url::Url, page: Option<u32>) -> url::Url {
+        self.request_url_at(u, page, Utc::now().timestamp())
+    }
+
+    /// [`Self::request_url`] signed at Unix time `now`.
+    fn request_url_at(&self, u: &url::Url, page: Option<u32>, now: i64) -> url::Url {
         let mut out = u.clone();
-        if page.is_some() || self.token.is_some() {
-            let token = self.token_param();
-            let paged = page.and(self.page_param.as_deref());
+        if page.is_some() || self.token.is_some() || self.sign.is_some() {
+            let mut replaced = self.secret_params();
+            if page.is_some()
+                && let Some(p) = self.page_param.as_deref()
+            {
+                replaced.push(p);
+            }
             let kept: Vec<(String, String)> = u
                 .query_pairs()
-                .filter(|(k, _)| Some(k.as_ref()) != token && Some(k.as_ref()) != paged)
+                .filter(|(k, _)| !replaced.contains(&k.as_ref()))
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
             let mut q = out.query_pairs_mut();
@@ -647,12 +732,34 @@ impl ComplaintConnector {
             if let Some((k, v)) = &self.token {
                 q.append_pair(k, v);
             }
+            drop(q);
+            if let Some(s) = &self.sign {
+                let ts = now.to_string();
+                let sig = s.signature(out.path(), &ts);
+                out.query_pairs_mut()
+                    .append_pair(&s.timestamp_param, &ts)
+                    .append_pair(&s.sign_param, &sig);
+            }
         }
         out
     }
 
-    fn token_param(&self) -> Option<&str> {
-        self.token.as_ref().map(|t| t.0.as_str())
+    /// Query parameters that must never be stored: token, timestamp, signature.
+    fn secret_params(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        if let Some((k, _)) = &self.token {
+            out.push(k.as_str());
+        }
+        if let Some(s) = &self.sign {
+            out.push(s.sign_param.as_str());
+            out.push(s.timestamp_param.as_str());
+        }
+        out
+    }
+
+    /// `u` without the secret parameters.
+    fn clean(&self, u: &url::Url) -> url::Url {
+        without_params(u, &self.secret_params())
     }
 
     /// The empty-on-every-complaint check.
@@ -740,7 +847,7 @@ impl Connector for ComplaintConnector {
                         fields,
                         url_template.as_deref(),
                         self.time_format.as_deref(),
-                        Some(&without_param(&body.final_url, self.token_param())),
+                        Some(&self.clean(&body.final_url)),
                     )?;
                     for c in found {
                         if c.id.as_ref().is_none_or(|id| seen.insert(id.clone())) {
@@ -749,14 +856,14 @@ impl Connector for ComplaintConnector {
                     }
                 }
                 Reader::Html { items, .. } => {
-                    let base = without_param(&body.final_url, self.token_param());
+                    let base = self.clean(&body.final_url);
                     for u in crate::web_page::parse_list(
                         &body.bytes,
                         body.content_type.as_deref(),
                         &base,
                         items,
                     ) {
-                        let u = without_param(&u, self.token_param());
+                        let u = self.clean(&u);
                         if seen.insert(canonical_url(&u)) {
                             links.push(u);
                         }
@@ -800,7 +907,7 @@ impl Connector for ComplaintConnector {
                     fields,
                     self.time_format.as_deref(),
                 );
-                c.url = Some(without_param(link, self.token_param()).to_string());
+                c.url = Some(self.clean(link).to_string());
                 complaints.push(c);
             }
         } else if checkpoint.content_hash.as_deref() == Some(hash.as_str()) {
@@ -946,6 +1053,57 @@ mod tests {
     }
 
     #[test]
+    fn signatures_are_hmac_sha256_of_path_and_timestamp() {
+        // RFC 4231-style known answer: HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog").
+        let s = Signer::new("key", "sign", "ts");
+        assert_eq!(
+            s.signature("The quick brown fox jumps over the lazy ", "dog"),
+            "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+        );
+        let spec = crate::tests::spec(
+            "complaint_site",
+            "format = \"json\"\nlist_url = \"https://x.example/api?kw=a&ts=1&sign=old\"\nitems = \"/l\"\nid = \"/id\"\nsign_secret = \"k\"",
+        );
+        let c = build(&spec, &BuildContext::default()).unwrap();
+        drop(c);
+        let conn = ComplaintConnector {
+            list_url: url::Url::parse("https://x.example/api?kw=a&ts=1&sign=old").unwrap(),
+            reader: Reader::Json {
+                items: "/l".into(),
+                fields: Fields::default(),
+                url_template: None,
+            },
+            page_param: None,
+            first_page: 1,
+            max_pages: 1,
+            token: None,
+            sign: Some(Signer::new("k", "sign", "ts")),
+            time_format: None,
+            max_items: 10,
+            meta: meta(),
+            robots: true,
+            names: Fields::default(),
+        };
+        let u = conn.request_url_at(&conn.list_url, None, 1_714_521_600);
+        let want = Signer::new("k", "sign", "ts").signature("/api", "1714521600");
+        assert_eq!(
+            u.as_str(),
+            format!("https://x.example/api?kw=a&ts=1714521600&sign={want}")
+        );
+        assert_eq!(conn.clean(&u).as_str(), "https://x.example/api?kw=a");
+        let e = build(
+            &crate::tests::spec(
+                "complaint_site",
+                "list_url = \"https://x.example/\"\nitems = \"a\"\nsign_param = \"s\"",
+            ),
+            &BuildContext::default(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e[0].key, "params.sign_param");
+    }
+
+    #[test]
     fn token_is_appended_and_replaced_not_kept() {
         let spec = crate::tests::spec(
             "complaint_site",
@@ -964,6 +1122,7 @@ mod tests {
             first_page: 1,
             max_pages: 2,
             token: Some(("token".into(), "s3cret".into())),
+            sign: None,
             time_format: None,
             max_items: 10,
             meta: meta(),
@@ -973,7 +1132,7 @@ mod tests {
         let u = c.request_url(&c.list_url, Some(2));
         assert_eq!(u.as_str(), "https://x.example/api?kw=a&page=2&token=s3cret");
         assert_eq!(crate::redact_url(&u), "https://x.example/api?…");
-        let back = without_param(&u, Some("token"));
+        let back = without_params(&u, &["token"]);
         assert_eq!(back.as_str(), "https://x.example/api?kw=a&page=2");
     }
 }

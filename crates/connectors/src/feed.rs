@@ -112,16 +112,47 @@ impl Connector for FeedConnector {
     }
 }
 
-/// Parse a feed body into documents. Pure: no I/O.
-pub fn parse(
+/// How a feed body was decoded before parsing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decoding {
+    /// The encoding used.
+    pub encoding: &'static encoding_rs::Encoding,
+    /// Malformed sequences were replaced with U+FFFD.
+    pub had_errors: bool,
+    /// A declared charset (header, else in-document; else XML's default, UTF-8) did not fit
+    /// the bytes and was overridden.
+    pub overridden: bool,
+    /// The document was ill-formed and repaired before parsing (bare `&` escaped).
+    pub repaired: bool,
+}
+
+/// Decode a feed body (header → BOM → declaration, validated; detector) and parse it with
+/// feed-rs, resolving relative links against `base`. Pure: no I/O. The decoding is returned
+/// even when parsing fails.
+pub fn parse_model(
     bytes: &[u8],
     content_type: Option<&str>,
     base: &url::Url,
-    meta: &ItemMeta,
-    fetched_at: DateTime<Utc>,
-) -> Result<Vec<RawDoc>, ConnectorError> {
+) -> (Decoding, Result<feed_rs::model::Feed, ConnectorError>) {
     let tld = base.host_str().and_then(|h| h.rsplit('.').next());
     let decoded = charset::decode(bytes, content_type, tld);
+    let declared = content_type
+        .and_then(charset::header_charset)
+        .or_else(|| charset::document_charset(bytes));
+    let mut decoding = Decoding {
+        encoding: decoded.encoding,
+        had_errors: decoded.had_errors,
+        // XML's default is UTF-8: legacy bytes without a declaration override it too.
+        overridden: decoded.source != charset::CharsetSource::Bom
+            && match declared {
+                Some(e) => e != decoded.encoding,
+                None => {
+                    decoded.source == charset::CharsetSource::Detected
+                        && decoded.encoding != encoding_rs::UTF_8
+                }
+            },
+        repaired: false,
+    };
     let text = utf8_declaration(&decoded.text);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
@@ -130,13 +161,337 @@ pub fn parse(
         .build();
     // XML has no NUL; one left by a mis-declared encoding only confuses the parser.
     let text = text.replace('\0', "");
+    let (text, repaired) = fix_references(&text);
+    let text = rss_version(&text);
+    decoding.repaired = repaired;
     // A panic inside the XML stack (seen in quick-xml on odd encodings) must become this
     // source's parse error, not end its polling task.
     let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         parser.parse(text.as_bytes())
     }))
-    .map_err(|_| ConnectorError::Parse("the feed parser failed on this document".into()))?
-    .map_err(|e| ConnectorError::Parse(e.to_string()))?;
+    .map_err(|_| ConnectorError::Parse("the feed parser failed on this document".into()))
+    .and_then(|r| r.map_err(|e| ConnectorError::Parse(e.to_string())));
+    (decoding, feed)
+}
+
+/// RSS versions feed-rs reads as they are; any other `<rss>` root (no version, `0.93`,
+/// `0.94`, `2.01`, …, all of them RSS 2.0 supersets or subsets) is read as 2.0.
+fn rss_version(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = root_start(text) else {
+        return text.into();
+    };
+    let rest = &text[start + 1..];
+    if rest.starts_with("feed") && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>') {
+        return atom_namespace(text, start);
+    }
+    if !(rest.starts_with("rss") && rest[3..].starts_with(|c: char| c.is_whitespace() || c == '>'))
+    {
+        return text.into();
+    }
+    let Some(end) = rest.find('>') else {
+        return text.into();
+    };
+    let tag = &rest[3..end];
+    let version = tag.find("version").and_then(|v| {
+        let after = tag[v + 7..].trim_start().strip_prefix('=')?.trim_start();
+        let q = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let val = &after[1..];
+        val.find(q).map(|e| &val[..e])
+    });
+    match version {
+        Some("2.0" | "" | "0.91" | "0.92") => text.into(),
+        Some(v) => {
+            let at = start + 1 + 3 + tag.find("version").unwrap_or(0);
+            let vpos = text[at..].find(v).map(|p| at + p).unwrap_or(at);
+            format!("{}2.0{}", &text[..vpos], &text[vpos + v.len()..]).into()
+        }
+        None => format!(
+            "{} version=\"2.0\"{}",
+            &text[..start + 4],
+            &text[start + 4..]
+        )
+        .into(),
+    }
+}
+
+/// Where the root element's start tag begins: after the XML declaration, comments,
+/// processing instructions and a doctype (with its internal subset).
+fn root_start(text: &str) -> Option<usize> {
+    let mut i = 0;
+    while let Some(lt) = text[i..].find('<').map(|p| i + p) {
+        let rest = &text[lt..];
+        let skip_to = |close: &str, from: usize| {
+            rest[from..]
+                .find(close)
+                .map(|e| lt + from + e + close.len())
+        };
+        i = if rest.starts_with("<!--") {
+            skip_to("-->", 4)?
+        } else if rest.starts_with("<?") {
+            skip_to("?>", 2)?
+        } else if rest.starts_with("<!") {
+            // A doctype: up to the `>` after its internal subset, if any.
+            let subset_end = match (rest.find('['), rest.find('>')) {
+                (Some(b), Some(g)) if b < g => rest.find("]").map_or(0, |e| e),
+                _ => 0,
+            };
+            skip_to(">", subset_end.max(2))?
+        } else if rest[1..].starts_with(|c: char| c.is_alphabetic()) {
+            return Some(lt);
+        } else {
+            lt + 1
+        };
+    }
+    None
+}
+
+/// The Atom 1.0 namespace.
+const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+
+/// A `<feed>` root (at byte `start`) whose default namespace is not Atom 1.0 (Atom 0.3's
+/// `http://purl.org/atom/ns#`, or a made-up one) is read as Atom 1.0: its elements have the
+/// same names for everything we take (title, link, id, entry, summary, content).
+fn atom_namespace(text: &str, start: usize) -> std::borrow::Cow<'_, str> {
+    let Some(end) = text[start..].find('>').map(|e| start + e) else {
+        return text.into();
+    };
+    let tag = &text[start..end];
+    let Some(x) = tag.find("xmlns=") else {
+        return text.into();
+    };
+    let after = &tag[x + 6..];
+    let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+        return text.into();
+    };
+    let Some(len) = after[1..].find(q) else {
+        return text.into();
+    };
+    let ns = &after[1..1 + len];
+    if ns == ATOM_NS {
+        return text.into();
+    }
+    let at = start + x + 7;
+    atom03_text_types(&format!("{}{ATOM_NS}{}", &text[..at], &text[at + len..]))
+        .into_owned()
+        .into()
+}
+
+/// Atom 0.3 names the type of text constructs as media types (`type="text/html"
+/// mode="escaped"`), Atom 1.0 as `text`, `html`, `xhtml`: rewrite them on the text elements
+/// (never on `<link>`, whose type is a media type in both), and rename the elements Atom 1.0
+/// renamed (`issued`, `modified`, `tagline`, `copyright`).
+fn atom03_text_types(text: &str) -> std::borrow::Cow<'_, str> {
+    // Atom 0.3 element names and their Atom 1.0 equivalents.
+    const ATOM03_RENAMES: &[(&str, &str)] = &[
+        ("issued", "published"),
+        ("modified", "updated"),
+        ("tagline", "subtitle"),
+        ("copyright", "rights"),
+    ];
+    const TEXT_ELEMENTS: &[&str] = &[
+        "title",
+        "subtitle",
+        "tagline",
+        "summary",
+        "content",
+        "rights",
+        "copyright",
+        "info",
+    ];
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        let tag_end = rest[lt..].find('>').map_or(rest.len(), |e| lt + e + 1);
+        let tag = &rest[lt..tag_end];
+        let close = tag.starts_with("</");
+        let name: String = tag[if close { 2 } else { 1 }..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, ':' | '_' | '-'))
+            .collect();
+        let local = name.rsplit(':').next().unwrap_or("");
+        let mut t = tag.to_string();
+        if TEXT_ELEMENTS.contains(&local) && tag.contains("type=") {
+            for (from, to) in [
+                ("text/html", "html"),
+                ("text/plain", "text"),
+                ("application/xhtml+xml", "xhtml"),
+            ] {
+                for q in ['"', '\u{27}'] {
+                    t = t.replace(&format!("type={q}{from}{q}"), &format!("type={q}{to}{q}"));
+                }
+            }
+        }
+        // `<issued>` → `<published>`, `</modified>` → `</updated>`, … (unprefixed only).
+        if let Some((_, new)) = ATOM03_RENAMES.iter().find(|(old, _)| *old == name) {
+            let at = if close { 2 } else { 1 };
+            t = format!("{}{new}{}", &t[..at], &t[at + name.len()..]);
+        }
+        changed |= t != tag;
+        out.push_str(&t);
+        rest = &rest[tag_end..];
+    }
+    out.push_str(rest);
+    if changed { out.into() } else { text.into() }
+}
+
+/// Longest entity name looked up (HTML's longest is 31 characters).
+const MAX_ENTITY_NAME: usize = 32;
+
+/// Make every `&` a reference XML reads: HTML named entities that XML does not define
+/// (`&nbsp;`, `&mdash;`, `&ldquo;`, …, common in Chinese sites' feeds) become numeric
+/// character references, and a bare `&` (an unescaped query string, `AT&T`) becomes `&amp;`
+/// (the second value says the document was ill-formed and repaired). The five XML entities,
+/// numeric references and unknown names are left alone (an entity declared in a DTD is never
+/// expanded either way).
+fn fix_references(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    if !text.contains('&') {
+        return (text.into(), false);
+    }
+    // Comments and CDATA sections are copied as they are: `&` is literal there.
+    let mut out = String::with_capacity(text.len());
+    let mut repaired = false;
+    let mut rest = text;
+    loop {
+        let next = [("<!--", "-->"), ("<![CDATA[", "]]>")]
+            .into_iter()
+            .filter_map(|(open, close)| rest.find(open).map(|i| (i, open, close)))
+            .min_by_key(|(i, ..)| *i);
+        let Some((i, open, close)) = next else {
+            let (t, r) = fix_references_in(rest);
+            out.push_str(&t);
+            repaired |= r;
+            break;
+        };
+        let (t, r) = fix_references_in(&rest[..i]);
+        out.push_str(&t);
+        repaired |= r;
+        let end = rest[i + open.len()..]
+            .find(close)
+            .map_or(rest.len(), |e| i + open.len() + e + close.len());
+        out.push_str(&rest[i..end]);
+        rest = &rest[end..];
+    }
+    (out.into(), repaired)
+}
+
+/// [`fix_references`] on text outside comments and CDATA.
+fn fix_references_in(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    if !text.contains('&') {
+        return (text.into(), false);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut repaired = false;
+    let mut known: std::collections::HashMap<&str, Option<String>> = Default::default();
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        if let Some(num) = after.strip_prefix('#') {
+            let (digits, hex) = match num.strip_prefix(['x', 'X']) {
+                Some(h) => (h, true),
+                None => (num, false),
+            };
+            let n = digits
+                .chars()
+                .take_while(|c| {
+                    if hex {
+                        c.is_ascii_hexdigit()
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                })
+                .count();
+            if n == 0 || !digits[n..].starts_with(';') {
+                out.push_str("&amp;");
+                repaired = true;
+                rest = after;
+                continue;
+            }
+            // `&#146;` and the like: C1 controls written as windows-1252 code points, read
+            // the way HTML reads them (’ not U+0092).
+            let value = u32::from_str_radix(&digits[..n], if hex { 16 } else { 10 }).ok();
+            if let Some(v @ 0x80..=0x9f) = value {
+                let byte = [v as u8];
+                let (c, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+                out.push_str(&format!("&#{};", c.chars().next().map_or(v, u32::from)));
+                rest = &digits[n + 1..];
+                continue;
+            }
+            out.push('&');
+            rest = after;
+            continue;
+        }
+        let name_len = after
+            .char_indices()
+            .take_while(|(i, c)| *i <= MAX_ENTITY_NAME && c.is_ascii_alphanumeric())
+            .count();
+        let name = &after[..name_len];
+        let is_ref = name_len > 0
+            && after[name_len..].starts_with(';')
+            && name.as_bytes()[0].is_ascii_alphabetic();
+        if !is_ref {
+            out.push_str("&amp;");
+            repaired = true;
+            rest = after;
+            continue;
+        }
+        let replacement = if matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") {
+            None
+        } else {
+            known
+                .entry(name)
+                .or_insert_with(|| {
+                    let decoded: String = scraper::Html::parse_fragment(&format!("x&{name};x"))
+                        .root_element()
+                        .text()
+                        .collect();
+                    let inner = decoded.strip_prefix('x')?.strip_suffix('x')?;
+                    (!inner.is_empty() && !inner.contains('&')).then(|| {
+                        inner
+                            .chars()
+                            .map(|c| format!("&#{};", u32::from(c)))
+                            .collect()
+                    })
+                })
+                .clone()
+        };
+        match replacement {
+            Some(r) => {
+                out.push_str(&r);
+                rest = &after[name_len + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    (out.into(), repaired)
+}
+
+/// An entry's link: the first `alternate` (or untyped) link, else the first, resolved against
+/// `base`; only http(s).
+pub fn entry_link(links: &[feed_rs::model::Link], base: &url::Url) -> Option<url::Url> {
+    links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or(links.first())
+        .and_then(|l| base.join(&l.href).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// Parse a feed body into documents. Pure: no I/O.
+pub fn parse(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    base: &url::Url,
+    meta: &ItemMeta,
+    fetched_at: DateTime<Utc>,
+) -> Result<Vec<RawDoc>, ConnectorError> {
+    let feed = parse_model(bytes, content_type, base).1?;
     let mut out = Vec::with_capacity(feed.entries.len());
     for e in feed.entries {
         let title = e
@@ -155,13 +510,7 @@ pub fn parse(
             (_, Some(s)) => s,
             _ => String::new(),
         };
-        let link = e
-            .links
-            .iter()
-            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-            .or(e.links.first())
-            .and_then(|l| base.join(&l.href).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        let link = entry_link(&e.links, base);
         if title.is_empty() && body.is_empty() {
             continue;
         }
@@ -382,6 +731,74 @@ mod tests {
             .err()
             .unwrap();
         assert!(e[0].reason.contains("missing field `url`"), "{e:?}");
+    }
+
+    #[test]
+    fn html_entities_in_feeds_decode() {
+        assert_eq!(
+            fix_references("a&nbsp;b&mdash;&amp;&#38;&#x26;&unknown;&lt;&ldquo;x"),
+            (
+                "a&#160;b&#8212;&amp;&#38;&#x26;&unknown;&lt;&#8220;x".into(),
+                false
+            )
+        );
+        assert_eq!(
+            fix_references("don&#146;t &#x93;q&#x94; &#65;"),
+            ("don&#8217;t &#8220;q&#8221; &#65;".into(), false)
+        );
+        assert_eq!(
+            fix_references("<!-- a & b --><t><![CDATA[x & y]]>&mdash;</t>"),
+            (
+                "<!-- a & b --><t><![CDATA[x & y]]>&#8212;</t>".into(),
+                false
+            )
+        );
+        assert_eq!(
+            fix_references("?a=1&b=2&c AT&T &# &#x; &;"),
+            (
+                "?a=1&amp;b=2&amp;c AT&amp;T &amp;# &amp;#x; &amp;;".into(),
+                true
+            )
+        );
+        let rss = r#"<rss version="2.0"><channel><title>t</title><item><title>恒信&mdash;回应&ldquo;催收&rdquo;</title><guid>1</guid></item></channel></rss>"#;
+        let docs = parse(rss.as_bytes(), None, &base(), &meta(), Utc::now()).unwrap();
+        assert_eq!(docs[0].title, "恒信\u{2014}回应\u{201c}催收\u{201d}");
+    }
+
+    #[test]
+    fn rss_without_a_known_version_reads_as_2_0() {
+        assert_eq!(
+            rss_version("<!-- c --><rss><channel/></rss>"),
+            "<!-- c --><rss version=\"2.0\"><channel/></rss>"
+        );
+        assert_eq!(rss_version("<rss version='0.93'>"), "<rss version='2.0'>");
+        assert_eq!(
+            rss_version("<rss version=\"2.0\">"),
+            "<rss version=\"2.0\">"
+        );
+        assert_eq!(rss_version("<rssx>"), "<rssx>");
+        assert_eq!(
+            rss_version(
+                "<?xml version=\"1.0\"?><!-- <b>x</b> --><!DOCTYPE rss [<!ENTITY a \"<b>\">]><rss>"
+            ),
+            "<?xml version=\"1.0\"?><!-- <b>x</b> --><!DOCTYPE rss [<!ENTITY a \"<b>\">]><rss version=\"2.0\">"
+        );
+        assert_eq!(
+            rss_version(
+                "<?xml version=\"1.0\"?><feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>x</title></feed>"
+            ),
+            "<?xml version=\"1.0\"?><feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><title>x</title></feed>"
+        );
+        assert_eq!(rss_version("<feed><rss>"), "<feed><rss>");
+        let docs = parse(
+            b"<rss><channel><item><title>t</title></item></channel></rss>",
+            None,
+            &base(),
+            &meta(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(docs[0].title, "t");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Connectors: how yuqing collects documents. The [`Connector`] trait, the [`Registry`] of
 //! kinds, the shared polite HTTP [`Fetcher`], charset handling, and the kinds themselves
-//! (`feed`, `web_page`, `complaint_site`) and the main-content extractor they share.
+//! (`feed`, `web_page`, `complaint_site`, and `inbound` for records pushed or imported rather
+//! than fetched) and the main-content extractor they share.
 //!
 //! # The connector contract
 //!
@@ -26,9 +27,11 @@ pub mod charset;
 pub mod complaint;
 pub mod extract;
 pub mod feed;
+pub mod feedcheck;
 mod fetch;
 pub mod hosts;
 pub mod html;
+pub mod inbound;
 pub mod net;
 pub mod web_page;
 
@@ -101,6 +104,12 @@ pub trait Connector: Send + Sync {
         ctx: &PollContext,
         checkpoint: &Checkpoint,
     ) -> Result<Poll, ConnectorError>;
+
+    /// For an `inbound` source: what the pipeline needs to drain its queue instead of
+    /// calling [`Connector::poll`]. `None` for every kind that fetches.
+    fn inbound(&self) -> Option<&inbound::InboundSource> {
+        None
+    }
 }
 
 /// What factories may consult besides the source's own file.
@@ -142,6 +151,7 @@ impl Registry {
         kinds.insert("feed", feed::build);
         kinds.insert("web_page", web_page::build);
         kinds.insert("complaint_site", complaint::build);
+        kinds.insert("inbound", inbound::build);
         Registry { kinds, ctx }
     }
 
@@ -267,7 +277,7 @@ mod tests {
         assert_eq!(e[0].key, "kind");
         assert!(
             e[0].reason
-                .contains("known kinds are complaint_site, feed, web_page"),
+                .contains("known kinds are complaint_site, feed, inbound, web_page"),
             "{}",
             e[0].reason
         );

@@ -1,6 +1,7 @@
 //! Every file of the feedparser test suite (../shared/corpora/feeds/feedparser) through the
-//! feed parser: none may panic, and the share that parses is printed. (Checking each file's
-//! expectation is the feedparser-checker work of issue 3; this guards against crashes.)
+//! feed parser: none may panic, and the share that parses is printed. (Each file's
+//! expectation is checked by `yuqing feedcheck`, `yuqing_connectors::feedcheck`; this guards
+//! against crashes.)
 
 use std::path::{Path, PathBuf};
 

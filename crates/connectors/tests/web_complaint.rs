@@ -301,6 +301,43 @@ struct Platform {
     replied: AtomicBool,
     throttle_next: AtomicBool,
     seen_tokens: Mutex<Vec<String>>,
+    /// When set, every API request must carry `ts` (within 5 minutes of now) and
+    /// `sign` = hex HMAC-SHA256(secret, path + ts), checked here independently.
+    sign_secret: Mutex<Option<&'static str>>,
+    /// (path, ts) of every request whose signature verified.
+    signed: Mutex<Vec<(String, i64)>>,
+}
+
+/// The fixture's own check of a signed request (401 reason when it fails).
+fn verify_signature(
+    s: &Platform,
+    path: &str,
+    q: &HashMap<String, String>,
+) -> Result<(), &'static str> {
+    use hmac::{Hmac, Mac};
+    let Some(secret) = *s.sign_secret.lock().unwrap() else {
+        return Ok(());
+    };
+    let (Some(ts), Some(sign)) = (q.get("ts"), q.get("sign")) else {
+        return Err("unsigned request");
+    };
+    let t: i64 = ts.parse().map_err(|_| "bad timestamp")?;
+    if (chrono::Utc::now().timestamp() - t).abs() > 300 {
+        return Err("stale timestamp");
+    }
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{path}{ts}").as_bytes());
+    let want: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if &want != sign {
+        return Err("bad signature");
+    }
+    s.signed.lock().unwrap().push((path.to_string(), t));
+    Ok(())
 }
 
 fn complaint(id: u32, status: &str) -> serde_json::Value {
@@ -330,6 +367,9 @@ fn platform(state: Arc<Platform>) -> Router {
                     "slow down",
                 )
                     .into_response();
+            }
+            if let Err(why) = verify_signature(&s, "/api/complaints", &q) {
+                return (StatusCode::UNAUTHORIZED, why).into_response();
             }
             let token = q.get("token").cloned().unwrap_or_default();
             s.seen_tokens.lock().unwrap().push(token.clone());
@@ -580,4 +620,57 @@ created = ".created"
     let e = broken.poll(&ctx, &Checkpoint::default()).await.unwrap_err();
     assert_eq!(e.class(), ErrorClass::Parse);
     assert!(e.to_string().contains("params.status `.state`"), "{e}");
+}
+
+#[tokio::test]
+async fn signed_api_requests_carry_a_fresh_hmac_that_the_platform_verifies() {
+    const SECRET: &str = "sign-secret-from-env";
+    let state = Arc::new(Platform::default());
+    *state.sign_secret.lock().unwrap() = Some(SECRET);
+    let addr = serve(platform(state.clone())).await;
+    let ctx = ctx();
+    let signed = |secret: &str| {
+        connector(
+            "complaint_site",
+            Channel::Complaint,
+            &format!("{}sign_secret = \"{secret}\"\n", json_params(addr, TOKEN)),
+        )
+    };
+    // Without a signature, or with the wrong secret: refused, and the secret never shows.
+    let e = connector(
+        "complaint_site",
+        Channel::Complaint,
+        &json_params(addr, TOKEN),
+    )
+    .poll(&ctx, &Checkpoint::default())
+    .await
+    .unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Client);
+    let e = signed("wrong-secret")
+        .poll(&ctx, &Checkpoint::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Client);
+    assert!(!format!("{e} {e:?}").contains("wrong-secret"));
+    assert!(state.signed.lock().unwrap().is_empty());
+
+    let p = signed(SECRET)
+        .poll(&ctx, &Checkpoint::default())
+        .await
+        .unwrap();
+    assert_eq!(p.items.len(), 3);
+    let seen = state.signed.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "every page is signed: {seen:?}");
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        seen.iter()
+            .all(|(path, ts)| path == "/api/complaints" && (now - ts).abs() < 60)
+    );
+    for d in &p.items {
+        let s = format!("{d:?}");
+        assert!(
+            !s.contains("sign=") && !s.contains("ts=") && !s.contains(TOKEN),
+            "{s}"
+        );
+    }
 }

@@ -1,5 +1,7 @@
-//! The full-text index (tantivy) of analysed documents: schema, the one writer, readers and
-//! search with highlighted snippets.
+//! The full-text index (tantivy) of analysed documents: schema, the one writer, readers,
+//! search in our own query language ([`query`]) with highlighted snippets, cursor paging and
+//! cluster collapsing ([`DocIndex::search`]), facets and date histograms
+//! ([`DocIndex::aggregate`]), and streamed export to CSV and JSON ([`DocIndex::export`]).
 //!
 //! Contract:
 //! * Chinese text is tokenized by the analyzer's jieba tokenizer (registered as
@@ -10,8 +12,17 @@
 //!   beside it and see each commit (in-process readers reload on commit);
 //! * [`IndexWriter::upsert`] deletes the document's id term and adds it again, so writing the
 //!   same document twice leaves one copy once committed;
-//! * nothing is visible to readers, nor durable, until [`IndexWriter::commit`] returns.
+//! * nothing is visible to readers, nor durable, until [`IndexWriter::commit`] returns;
+//! * an index written with another schema ([`SCHEMA_VERSION`]) is refused by
+//!   [`DocIndex::open`] with [`IndexError::Schema`]; [`DocIndex::open_for_rebuild`] replaces
+//!   it by an empty one for `yuqing reindex`;
+//! * search, aggregation and export read sort keys, filters and counts from fast fields only;
+//!   stored documents are opened only for the hits returned.
 
+mod agg;
+mod collect;
+mod export;
+pub mod query;
 mod schema;
 mod search;
 
@@ -24,8 +35,25 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, TantivyError, T
 use yuqing_model::Document;
 use yuqing_text::JiebaTokenizer;
 
-pub use schema::Fields;
+pub use agg::{
+    AUTO_HOUR_MAX_HOURS, AggOptions, Aggregations, Bucket, DEFAULT_FACET_TOP, FacetCount, Facets,
+    Interval, MAX_DAY_BUCKETS, MAX_HOUR_BUCKETS,
+};
+pub use export::{
+    CSV_COLUMNS, CsvWriter, DEFAULT_EXPORT_BATCH, Export, ExportOptions, JsonFormat, JsonWriter,
+    write_csv, write_json,
+};
+pub use query::{QueryError, QueryErrorKind};
+pub use schema::{Fields, cluster_hash};
 pub use search::{Hit, SearchOptions, SearchResults, Snippet, SortOrder};
+
+/// Version of the index schema, for the record: bumped with every change to `schema.rs`.
+/// tantivy keeps the schema itself in `meta.json` and [`DocIndex::open`] compares it, so an
+/// index from an older version is refused with [`IndexError::Schema`] rather than misread.
+///
+/// * 1: first schema;
+/// * 2: `id` is a fast field (cursor paging and tie-breaks); `cluster_hash` (collapse).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Name under which the jieba analyzer is registered.
 pub const TOKENIZER: &str = "jieba";
@@ -38,9 +66,12 @@ pub enum IndexError {
         "index at {0} is locked by another writer (is `yuqing run` or `yuqing demo` already running on this data directory?)"
     )]
     Locked(PathBuf),
-    /// The query did not parse.
+    /// The query did not parse (or a page cursor is not valid): what and where.
     #[error("invalid query: {0}")]
-    Query(String),
+    Query(#[from] QueryError),
+    /// An export could not be written.
+    #[error("export: {0}")]
+    Write(#[from] std::io::Error),
     /// The index was created with another schema.
     #[error(
         "index at {path} has an incompatible schema ({reason}); run `yuqing reindex` to rebuild it from the store"
@@ -110,6 +141,36 @@ impl DocIndex {
         })
     }
 
+    /// Open the index in `dir` for a full rebuild: like [`DocIndex::open`], but an index with
+    /// another schema is replaced by an empty one instead of refused (its documents are gone;
+    /// rebuild them from the store). Fails with [`IndexError::Locked`] while a writer is open.
+    pub fn open_for_rebuild(dir: &Path, tokenizer: JiebaTokenizer) -> Result<DocIndex> {
+        match DocIndex::open(dir, tokenizer.clone()) {
+            Err(IndexError::Schema { .. }) => {}
+            other => return other,
+        }
+        let io = |e: &dyn std::fmt::Display| IndexError::Io {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let mmap = MmapDirectory::open(dir).map_err(|e| io(&e))?;
+        // Hold the old index's writer lock while replacing it, so a running daemon is not
+        // pulled out from under.
+        let old = Index::open(mmap.clone())?;
+        let _lock = old
+            .writer_with_num_threads::<TantivyDocument>(1, 15_000_000)
+            .map_err(|e| match e {
+                TantivyError::LockFailure(LockError::LockBusy, _) => {
+                    IndexError::Locked(dir.to_path_buf())
+                }
+                e => IndexError::Tantivy(e),
+            })?;
+        let (schema, _) = schema::build();
+        Index::create(mmap, schema, tantivy::IndexSettings::default())?;
+        drop(_lock);
+        DocIndex::open(dir, tokenizer)
+    }
+
     /// The schema's fields.
     pub fn fields(&self) -> &Fields {
         &self.fields
@@ -140,6 +201,11 @@ impl DocIndex {
     /// Number of searchable documents.
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    /// Number of segments searched (each adds a small fixed cost to every search).
+    pub fn num_segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
     }
 
     /// Whether a document with this id is searchable.
@@ -174,6 +240,12 @@ impl IndexWriter {
     /// Make everything written so far durable and visible.
     pub fn commit(&mut self) -> Result<()> {
         self.writer.commit()?;
+        Ok(())
+    }
+
+    /// Wait for background segment merges to finish, then release the writer (its lock).
+    pub fn wait_merging_threads(self) -> Result<()> {
+        self.writer.wait_merging_threads()?;
         Ok(())
     }
 

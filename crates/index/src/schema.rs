@@ -1,4 +1,10 @@
 //! The index schema and the mapping from [`Document`] to a tantivy document.
+//!
+//! Search reads fast fields, not stored documents, for everything it sorts, filters, counts or
+//! pages by: `id` (cursor tie-break), `time`, `cluster_hash` (collapse), `source`, `channel`, `sentiment`,
+//! `sentiment_score`, `entity`, `risk`, `dim`, `cluster`. tantivy stores the schema in the
+//! index's `meta.json` and [`crate::DocIndex::open`] refuses an index built with another one
+//! (see [`crate::SCHEMA_VERSION`]).
 
 use tantivy::DateTime;
 use tantivy::TantivyDocument;
@@ -13,7 +19,7 @@ use crate::TOKENIZER;
 /// Handles of every field.
 #[derive(Debug, Clone)]
 pub struct Fields {
-    /// Document id (raw term; the upsert key).
+    /// Document id (raw term, fast; the upsert key and the tie-break of every sort order).
     pub id: Field,
     /// Link to the original (stored only).
     pub url: Field,
@@ -49,6 +55,25 @@ pub struct Fields {
     pub cluster: Field,
     /// Cluster size when the document was assigned (stored, fast).
     pub cluster_size: Field,
+    /// [`cluster_hash`] of the cluster id (fast): collapsing merges clusters across segments
+    /// by this number instead of looking strings up in each segment's dictionary.
+    pub cluster_hash: Field,
+}
+
+/// A stable 64-bit hash of a cluster id (FNV-1a, then a murmur3 finalizer): the same in every
+/// process and version, so it can be stored. Two clusters colliding would be collapsed
+/// together; with 64 bits that takes billions of clusters to become likely.
+pub fn cluster_hash(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 pub(crate) fn build() -> (Schema, Fields) {
@@ -64,7 +89,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         .set_fast()
         .set_precision(DateTimePrecision::Seconds);
     let fields = Fields {
-        id: b.add_text_field("id", STRING | STORED),
+        id: b.add_text_field("id", STRING | STORED | FAST),
         url: b.add_text_field("url", STORED),
         source: b.add_text_field("source", STRING | STORED | FAST),
         channel: b.add_text_field("channel", STRING | STORED | FAST),
@@ -82,6 +107,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         dim: b.add_text_field("dim", STRING | STORED | FAST),
         cluster: b.add_text_field("cluster", STRING | STORED | FAST),
         cluster_size: b.add_u64_field("cluster_size", STORED | FAST),
+        cluster_hash: b.add_u64_field("cluster_hash", FAST),
     };
     (b.build(), fields)
 }
@@ -129,6 +155,7 @@ impl Fields {
         if let Some(c) = &d.cluster {
             doc.add_text(self.cluster, c.id.as_str());
             doc.add_u64(self.cluster_size, u64::from(c.size));
+            doc.add_u64(self.cluster_hash, cluster_hash(c.id.as_str()));
         }
         doc
     }

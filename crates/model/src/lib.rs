@@ -11,6 +11,9 @@
 //! * a source's progress is a [`Checkpoint`], saved only after the documents it covers are
 //!   committed.
 //!
+//! The improvement workflow's types (event reports, reviews, measures, cases, evaluations,
+//! audit entries, and the state machines of reviews, measures and cases) are in [`workflow`].
+//!
 //! Invariants: a [`DocId`] is a pure function of its source id and item key, so a replayed
 //! item always maps to the same document; sentiment scores lie in `[-1, 1]`.
 #![warn(missing_docs)]
@@ -19,6 +22,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub mod workflow;
 
 /// Identifier of a configured source: the connector file's path below `connectors/`, without
 /// the `.toml` extension (e.g. `news/caixin`). Stable across restarts.
@@ -321,6 +326,40 @@ pub struct EntitySentiment {
     pub entity_id: String,
     /// The judgement, with the terms from the sentences around the entity's mentions.
     pub sentiment: Sentiment,
+    /// The most prominent place the entity is mentioned: the highest [`Salience`] of its
+    /// mentions. `None` in analyses stored before salience existed (analyzer version < 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salience: Option<Salience>,
+    /// The salience of each of this entity's mentions, in the order they appear in
+    /// [`Analysis::mentions`] (see [`Analysis::mention_salience`]). Empty in analyses stored
+    /// before salience existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mention_salience: Vec<Salience>,
+}
+
+/// How prominent a mention is: in the title, in the lead, or a passing mention in the body.
+/// Ordered from least to most prominent, so `max` gives the most prominent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Salience {
+    /// In the body after the lead: a passing mention.
+    Body,
+    /// In the lead: the body's first paragraph or its first ~100 characters (the analyzer
+    /// documents the exact rule).
+    Lead,
+    /// In the title.
+    Title,
+}
+
+impl Salience {
+    /// The name used in JSON and queries: `title`, `lead`, `body`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Salience::Title => "title",
+            Salience::Lead => "lead",
+            Salience::Body => "body",
+        }
+    }
 }
 
 /// A risk category found in a document.
@@ -443,7 +482,66 @@ pub struct Correction {
     pub at: DateTime<Utc>,
 }
 
+impl Correction {
+    /// A new correction of `doc_id` on top of `earlier`: a label given here replaces the
+    /// earlier one (none keeps it), false mentions accumulate, the note and author are this
+    /// correction's.
+    pub fn merged(
+        earlier: Option<Correction>,
+        doc_id: DocId,
+        label: Option<SentimentLabel>,
+        false_mentions: &[String],
+        by: &str,
+        note: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Correction {
+        let (earlier_label, mut all) = earlier
+            .map(|c| (c.label, c.false_mentions))
+            .unwrap_or_default();
+        for e in false_mentions {
+            if !all.contains(e) {
+                all.push(e.clone());
+            }
+        }
+        Correction {
+            doc_id,
+            label: label.or(earlier_label),
+            false_mentions: all,
+            by: by.to_string(),
+            note,
+            at,
+        }
+    }
+}
+
 impl Analysis {
+    /// Every mention with its salience (from [`EntitySentiment::mention_salience`]); `None`
+    /// for analyses stored before salience existed.
+    pub fn mention_salience(&self) -> Vec<(&Mention, Option<Salience>)> {
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        self.mentions
+            .iter()
+            .map(|m| {
+                let k = match seen.iter_mut().find(|(id, _)| *id == m.entity_id) {
+                    Some((_, k)) => {
+                        *k += 1;
+                        *k
+                    }
+                    None => {
+                        seen.push((&m.entity_id, 0));
+                        0
+                    }
+                };
+                let s = self
+                    .entity_sentiments
+                    .iter()
+                    .find(|e| e.entity_id == m.entity_id)
+                    .and_then(|e| e.mention_salience.get(k).copied());
+                (m, s)
+            })
+            .collect()
+    }
+
     /// Distinct entity ids mentioned, in first-mention order.
     pub fn entity_ids(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -1042,5 +1140,52 @@ mod tests {
             analyzer_version: 1,
         };
         assert_eq!(a.entity_ids(), vec!["b".to_string(), "a".to_string()]);
+    }
+
+    #[test]
+    fn mention_salience_follows_mention_order() {
+        let m = |e: &str, field: Field| Mention {
+            entity_id: e.into(),
+            alias: e.into(),
+            kind: AliasKind::Name,
+            field,
+            start: 0,
+            end: 1,
+        };
+        let es = |id: &str, s: Vec<Salience>| EntitySentiment {
+            entity_id: id.into(),
+            sentiment: Sentiment::neutral(),
+            salience: s.iter().copied().max(),
+            mention_salience: s,
+        };
+        let a = Analysis {
+            title: String::new(),
+            body: String::new(),
+            token_count: 0,
+            mentions: vec![
+                m("b", Field::Title),
+                m("a", Field::Body),
+                m("b", Field::Body),
+            ],
+            sentiment: Sentiment::neutral(),
+            entity_sentiments: vec![
+                es("b", vec![Salience::Title, Salience::Body]),
+                es("a", vec![Salience::Lead]),
+            ],
+            risks: vec![],
+            dimensions: vec![],
+            simhash: 0,
+            analyzer_version: 3,
+        };
+        let got: Vec<Option<Salience>> = a.mention_salience().into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            got,
+            vec![
+                Some(Salience::Title),
+                Some(Salience::Lead),
+                Some(Salience::Body)
+            ]
+        );
+        assert!(Salience::Title > Salience::Lead && Salience::Lead > Salience::Body);
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod alerts;
 pub mod bus;
+pub mod inbound;
 mod process;
 pub mod schedule;
 
@@ -61,6 +62,9 @@ pub enum PipelineError {
     Notify(#[from] yuqing_notify::SendError),
 }
 
+/// How far back the start-up catch-up looks for complaints without a case.
+const CASE_CATCH_UP_DAYS: i64 = 2;
+
 /// Counters a caller may watch (tests, the demo's progress line).
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -76,6 +80,8 @@ pub struct Running {
     sources: JoinSet<()>,
     threads: Vec<std::thread::JoinHandle<()>>,
     delivery: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
+    /// The workflow supervisor; stops with delivery.
+    supervisor: Option<tokio::task::JoinHandle<()>>,
     /// Live counters.
     pub stats: Arc<Stats>,
 }
@@ -184,14 +190,40 @@ pub fn start(
         max_wait: Duration::from_millis(p.commit_interval_ms),
     };
     let deliverer = Arc::new(alerts::deliverer(notify.clone(), store.clone())?);
+    let workflow = Arc::new(yuqing_workflow::Workflow::from_config(
+        store.clone(),
+        config,
+    ));
     let alerting = process::Alerts {
         engine: alerts::engine(rules, &config.entities, Arc::new(notify)),
         wake: deliverer.waker(),
         last_tick: std::time::Instant::now(),
+        workflow: Some(workflow.clone()),
     };
     let delivery_stop = CancellationToken::new();
     let (d, ds) = (deliverer.clone(), delivery_stop.clone());
     let delivery = tokio::spawn(async move { d.run(ds).await });
+    // The improvement workflow's supervisor: event reports, case links, reminders, briefings.
+    // It first opens cases for complaints committed just before a crash.
+    let (wf, ws, wake) = (workflow, delivery_stop.clone(), deliverer.waker());
+    let supervisor = tokio::spawn(async move {
+        let now = chrono::Utc::now();
+        let catch_up = wf.clone();
+        match tokio::task::spawn_blocking(move || {
+            catch_up.cases_catch_up(now - chrono::Duration::days(CASE_CATCH_UP_DAYS), now)
+        })
+        .await
+        {
+            Ok(Ok(opened)) if !opened.is_empty() => {
+                tracing::info!(cases = opened.len(), "complaint cases opened at start")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "complaint case catch-up failed"),
+            Err(e) => tracing::error!(error = %e, "complaint case catch-up panicked"),
+        }
+        yuqing_workflow::run_supervisor(wf, Arc::new(yuqing_workflow::SystemClock), ws, Some(wake))
+            .await
+    });
     let st = stats.clone();
     let (idx, s) = (index.clone(), store.clone());
     threads.push(
@@ -212,6 +244,7 @@ pub fn start(
             interval: Duration::from_secs(spec.interval_secs),
             jitter_ratio: p.poll_jitter_ratio,
             max_backoff: Duration::from_secs(p.max_backoff_secs.max(spec.interval_secs)),
+            ..Timing::adaptive(spec.interval_secs, p)
         };
         sources.spawn(schedule::run_source(
             spec.id.clone(),
@@ -229,6 +262,7 @@ pub fn start(
         sources,
         threads,
         delivery: Some((delivery_stop, delivery)),
+        supervisor: Some(supervisor),
         stats,
     })
 }
@@ -250,6 +284,9 @@ impl Running {
         // in flight, then stop; anything unsent stays pending for the next start.
         if let Some((stop, task)) = self.delivery.take() {
             stop.cancel();
+            let _ = task.await;
+        }
+        if let Some(task) = self.supervisor.take() {
             let _ = task.await;
         }
         tracing::info!(

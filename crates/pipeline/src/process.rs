@@ -7,6 +7,11 @@
 //! transaction, and finally acknowledges each batch. A crash anywhere before the store commit
 //! leaves the checkpoint where it was, so the next poll fetches the same items again and the
 //! upserts make that harmless.
+//!
+//! Analysts correct documents from the console or the command line while the daemon holds
+//! the index: those write the corrected document to the store only, and the writer re-indexes
+//! every document corrected since it last looked ([`CorrectionSync`], every
+//! [`CORRECTION_POLL`], and all corrected documents when it starts).
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -137,11 +142,96 @@ pub(crate) struct WriterLimits {
 /// when no document arrives.
 const ALERT_TICK: Duration = Duration::from_secs(15);
 
+/// How often the writer looks for documents corrected outside it.
+pub(crate) const CORRECTION_POLL: Duration = Duration::from_secs(2);
+
+/// Corrections are read back this far before the newest one seen, so a correction whose
+/// transaction committed after a later-stamped one is not missed.
+const CORRECTION_LOOKBACK_SECS: i64 = 10;
+
+/// Re-indexes documents corrected in the store by someone else (console, `yuqing correct`).
+pub(crate) struct CorrectionSync {
+    since: chrono::DateTime<chrono::Utc>,
+    applied: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>,
+    last: Option<Instant>,
+}
+
+impl CorrectionSync {
+    pub(crate) fn new() -> CorrectionSync {
+        CorrectionSync {
+            since: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            applied: Default::default(),
+            last: None,
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.last.is_none_or(|t| t.elapsed() >= CORRECTION_POLL)
+    }
+
+    /// Re-index the stored copy of every document corrected since the last look. Returns
+    /// how many were re-indexed; a failure is logged and retried at the next look.
+    pub(crate) fn run(
+        &mut self,
+        writer: &mut IndexWriter,
+        index: &DocIndex,
+        store: &Store,
+    ) -> usize {
+        self.last = Some(Instant::now());
+        let from = self.since - chrono::Duration::seconds(CORRECTION_LOOKBACK_SECS);
+        let fresh: Vec<_> = match store.corrections_since(from) {
+            Ok(cs) => cs
+                .into_iter()
+                .filter(|c| self.applied.get(c.doc_id.as_str()) != Some(&c.at))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read corrections; retrying");
+                return 0;
+            }
+        };
+        if fresh.is_empty() {
+            return 0;
+        }
+        let result = (|| -> Result<usize, String> {
+            let mut n = 0;
+            for c in &fresh {
+                if let Some(d) = store.document(&c.doc_id).map_err(|e| e.to_string())? {
+                    writer.upsert(&d).map_err(|e| e.to_string())?;
+                    n += 1;
+                }
+            }
+            writer.commit().map_err(|e| e.to_string())?;
+            Ok(n)
+        })();
+        match result {
+            Ok(n) => {
+                let _ = index.reload();
+                for c in fresh {
+                    self.since = self.since.max(c.at);
+                    self.applied.insert(c.doc_id.0, c.at);
+                }
+                let keep = self.since - chrono::Duration::seconds(CORRECTION_LOOKBACK_SECS);
+                self.applied.retain(|_, at| *at >= keep);
+                tracing::info!(docs = n, "re-indexed corrected documents");
+                n
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "re-indexing corrected documents failed; retrying");
+                let _ = writer.rollback();
+                0
+            }
+        }
+    }
+}
+
 /// The incident engine and the deliverer's wake-up, owned by the writer thread.
 pub(crate) struct Alerts {
     pub engine: yuqing_incidents::Engine,
     pub wake: Arc<tokio::sync::Notify>,
     pub last_tick: Instant,
+    /// Opens complaint cases for committed complaints (after the engine, so a complaint
+    /// already in an incident is linked at once).
+    pub workflow: Option<Arc<yuqing_workflow::Workflow>>,
 }
 
 impl Alerts {
@@ -166,6 +256,19 @@ impl Alerts {
                 tracing::error!(error = %e, "incident evaluation failed; it resumes from the store")
             }
         }
+        if let Some(wf) = &self.workflow
+            && !docs.is_empty()
+        {
+            match wf.cases_from_documents(docs, now) {
+                Ok(opened) if !opened.is_empty() => {
+                    tracing::info!(cases = opened.len(), "complaint cases opened")
+                }
+                Ok(_) => {}
+                // Replaying is harmless: the supervisor's catch-up at the next start opens
+                // what this missed.
+                Err(e) => tracing::error!(error = %e, "opening complaint cases failed"),
+            }
+        }
     }
 }
 
@@ -182,11 +285,13 @@ pub(crate) fn writer_loop(
     let mut pending: Vec<Analyzed> = Vec::new();
     let mut pending_docs = 0usize;
     let mut oldest: Option<Instant> = None;
+    let mut corrections = CorrectionSync::new();
     loop {
         let wait = match oldest {
             Some(t) => limits.max_wait.saturating_sub(t.elapsed()),
             None => ALERT_TICK,
-        };
+        }
+        .min(CORRECTION_POLL);
         let closed = match rx.recv_timeout(wait) {
             Ok(a) => {
                 pending_docs += a.docs.len();
@@ -212,6 +317,9 @@ pub(crate) fn writer_loop(
             && a.last_tick.elapsed() >= ALERT_TICK
         {
             a.run(&store, &[]);
+        }
+        if pending.is_empty() && corrections.due() {
+            corrections.run(&mut writer, &index, &store);
         }
         if closed {
             return;

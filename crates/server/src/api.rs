@@ -51,7 +51,9 @@ impl utoipa::Modify for BearerScheme {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(search))
+        .routes(routes!(crate::export::export))
         .routes(routes!(document))
+        .routes(routes!(crate::corrections::correct_api))
         .routes(routes!(sources))
         .routes(routes!(incidents))
         .routes(routes!(incident))
@@ -63,13 +65,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Query: words, "phrases", AND/OR/-word, parentheses, `source:` `channel:` `entity:`
-    /// `sentiment:` `tag:` `risk:` `dim:` filters. Empty: every document.
+    /// Query: words, "phrases", AND / OR / NOT / -word, parentheses, field filters
+    /// `source:` `channel:` `entity:` `sentiment:` `risk:` `dim:` `tag:` `cluster:` `title:`
+    /// `body:`, times `time:2026-01-31`, `time:[2026-01-01 TO 2026-01-31]`, `time:>=…`,
+    /// `last:24h` / `last:7d` (Asia/Shanghai). Empty: every document. A bad query answers 400
+    /// with the column and the reason.
     pub q: Option<String>,
     /// Most hits (1–100, default 20).
     pub limit: Option<String>,
     /// `relevance` (default) or `time` (newest first).
     pub sort: Option<String>,
+    /// `next_cursor` of the previous page (same query and sort).
+    pub cursor: Option<String>,
+    /// `true` keeps the best hit per near-duplicate cluster and counts the rest in
+    /// `collapsed` ("+12 reposts"). Default `false`.
+    pub collapse: Option<String>,
+    /// `true` adds `aggregations` (facets and the date histogram over every match).
+    pub facets: Option<String>,
+    /// Histogram buckets: `auto` (default), `hour` or `day` (Asia/Shanghai).
+    pub interval: Option<String>,
 }
 
 /// A byte range inside a snippet's text to highlight.
@@ -135,6 +149,8 @@ pub struct HitDto {
     pub dimensions: Vec<String>,
     /// Near-duplicate cluster id.
     pub cluster: Option<String>,
+    /// With `collapse=true`: other matching documents of the same cluster ("+N reposts").
+    pub collapsed: u64,
     /// Highlighted title.
     pub title_snippet: SnippetDto,
     /// Highlighted body fragment.
@@ -157,6 +173,7 @@ impl From<&Hit> for HitDto {
             risks: h.risks.clone(),
             dimensions: h.dimensions.clone(),
             cluster: h.cluster.clone(),
+            collapsed: h.collapsed,
             title_snippet: (&h.title_snippet).into(),
             snippet: (&h.snippet).into(),
         }
@@ -168,8 +185,40 @@ impl From<&Hit> for HitDto {
 pub struct SearchResponse {
     /// Documents that matched in all.
     pub total: usize,
+    /// With `collapse=true`: distinct clusters among the matches (else equals `total`).
+    pub groups: usize,
     /// The hits, in order.
     pub hits: Vec<HitDto>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// With `facets=true`: facet counts (source, channel, entity, sentiment, risk, dim) and
+    /// the date histogram with sentiment per bucket.
+    #[schema(value_type = Option<Object>)]
+    pub aggregations: Option<yuqing_index::Aggregations>,
+}
+
+/// A boolean query parameter: `true`/`1`/`on` or `false`/`0`/`off` (absent: `default`).
+pub fn flag(name: &str, v: Option<&str>, default: bool) -> Result<bool, ApiError> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some("true" | "1" | "on" | "yes") => Ok(true),
+        Some("false" | "0" | "off" | "no") => Ok(false),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "{name} must be true or false"
+        ))),
+    }
+}
+
+/// Parse `interval` (`auto`, `hour`, `day`).
+pub fn interval(v: Option<&str>) -> Result<yuqing_index::Interval, ApiError> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None | Some("auto") => Ok(yuqing_index::Interval::Auto),
+        Some("hour") => Ok(yuqing_index::Interval::Hour),
+        Some("day") => Ok(yuqing_index::Interval::Day),
+        Some(_) => Err(ApiError::BadRequest(
+            "interval must be auto, hour or day".into(),
+        )),
+    }
 }
 
 /// Parse `limit` and `sort` as the API and the console accept them.
@@ -212,12 +261,26 @@ async fn search(
     ApiUser(_user): ApiUser,
     Query(p): Query<SearchParams>,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    let opts = search_options(p.limit.as_deref(), p.sort.as_deref())?;
+    let mut opts = search_options(p.limit.as_deref(), p.sort.as_deref())?;
+    opts.cursor = p.cursor.filter(|c| !c.trim().is_empty());
+    opts.collapse = flag("collapse", p.collapse.as_deref(), false)?;
+    opts.timezone = st.inner().settings.timezone;
+    let interval = interval(p.interval.as_deref())?;
+    if flag("facets", p.facets.as_deref(), false)? {
+        opts.aggregations = Some(yuqing_index::AggOptions {
+            interval,
+            timezone: st.inner().settings.timezone,
+            ..yuqing_index::AggOptions::default()
+        });
+    }
     let q = p.q.unwrap_or_default();
     let res = blocking(&st, move |s| Ok(s.index.search(&q, &opts)?)).await?;
     Ok(Json(SearchResponse {
         total: res.total,
+        groups: res.groups,
         hits: res.hits.iter().map(HitDto::from).collect(),
+        next_cursor: res.next_cursor,
+        aggregations: res.aggregations,
     }))
 }
 

@@ -162,6 +162,12 @@ pub fn console_options(
             metrics_public: false,
             secure_cookies: false,
         },
+        workflow: Some(crate::WorkflowOptions {
+            settings: config.settings.workflow.clone(),
+            entities: config.entities.clone(),
+            approver_role: Role::parse(&config.settings.workflow.approver_role)
+                .unwrap_or(Role::Admin),
+        }),
     }
 }
 

@@ -21,8 +21,14 @@
 //!   CSP (`default-src 'self'`, no inline script), `nosniff` and a `Referrer-Policy`; every
 //!   asset is embedded in the binary;
 //! * the index and store are read through blocking threads; nothing blocks the runtime. The
-//!   console opens the index read-only beside the daemon's writer; it writes to the store
-//!   only to acknowledge incidents (one short transaction, like `yuqing incidents ack`);
+//!   console opens the index read-only beside the daemon's writer. It writes to the store in
+//!   short transactions only: incident acknowledgement and assignment, analysts'
+//!   corrections (the daemon's writer re-indexes corrected documents within seconds, see
+//!   [`corrections`]) and the improvement workflow ([`workflow_api`], [`workflow_pages`]),
+//!   every workflow change with its audit entries;
+//! * search ([`api`], [`pages`]) offers facets, a date histogram drawn as server-side SVG
+//!   ([`charts`]), cursor pagination, near-duplicates collapsed per cluster, and a streamed
+//!   CSV/JSON export (`/api/v1/export`);
 //! * the OpenAPI document is generated from the API handlers as they are registered
 //!   (utoipa-axum), so it lists exactly the routes that exist.
 
@@ -30,11 +36,18 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod cli;
+pub mod connector_metrics;
+pub mod corrections;
 pub mod error;
+mod export;
+mod inbound;
 mod ops;
 pub mod pages;
 pub mod users;
+pub mod workflow_api;
+pub mod workflow_pages;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -105,6 +118,8 @@ pub struct Inner {
     pub settings: ConsoleSettings,
     /// Failed-login counters.
     pub throttle: auth::Throttle,
+    /// The improvement workflow, when the console serves it (its routes answer 503 without).
+    pub workflow: Option<workflow_api::WorkflowConsole>,
 }
 
 impl AppState {
@@ -121,6 +136,20 @@ impl AppState {
             users,
             settings,
             throttle: auth::Throttle::default(),
+            workflow: None,
+        }))
+    }
+
+    /// The same handles with the improvement workflow's pages and API enabled.
+    pub fn with_workflow(self, workflow: workflow_api::WorkflowConsole) -> AppState {
+        let i = &self.0;
+        AppState(Arc::new(Inner {
+            index: i.index.clone(),
+            store: i.store.clone(),
+            users: i.users.clone(),
+            settings: i.settings.clone(),
+            throttle: auth::Throttle::default(),
+            workflow: Some(workflow),
         }))
     }
 
@@ -145,12 +174,15 @@ where
 /// The whole application: pages, API, OpenAPI document, probes, metrics, static assets, with
 /// the security headers on every response.
 pub fn app(state: AppState) -> Router {
-    let (api_router, openapi) = api::router().split_for_parts();
+    let (api_router, openapi) = api::router()
+        .merge(workflow_api::router())
+        .split_for_parts();
     let openapi_json = Arc::new(openapi.to_json().unwrap_or_else(|_| "{}".to_string()));
     let pages = Router::new()
         .route("/", get(pages::dashboard))
         .route("/search", get(pages::search))
         .route("/documents/{id}", get(pages::document))
+        .route("/documents/{id}/correct", post(corrections::correct_page))
         .route("/sources", get(pages::sources))
         .route("/incidents", get(pages::incidents))
         .route("/incidents/{id}", get(pages::incident))
@@ -160,6 +192,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/{file}", get(pages::asset));
     Router::new()
         .merge(pages)
+        .merge(workflow_pages::routes())
         .merge(api_router)
         .route(
             "/api/v1/openapi.json",
@@ -176,6 +209,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(inbound::router())
         .fallback(pages::not_found)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -232,6 +266,19 @@ pub struct ConsoleOptions {
     pub tokenizer: yuqing_text::JiebaTokenizer,
     /// Display and security settings.
     pub settings: ConsoleSettings,
+    /// The improvement workflow's settings and the watched entities (None: the workflow
+    /// pages and API answer 503).
+    pub workflow: Option<WorkflowOptions>,
+}
+
+/// What the console needs to serve the improvement workflow.
+pub struct WorkflowOptions {
+    /// `[workflow]` settings.
+    pub settings: yuqing_config::WorkflowSettings,
+    /// Watched entities (names in reports).
+    pub entities: Vec<yuqing_model::Entity>,
+    /// Lowest role that approves reviews.
+    pub approver_role: Role,
 }
 
 /// Open the index (read-only: never takes the writer), the store and `users.db`, and serve
@@ -246,6 +293,7 @@ pub async fn run_console(opts: ConsoleOptions, cancel: CancellationToken) -> any
         users_db,
         tokenizer,
         settings,
+        workflow,
     } = opts;
     let state = tokio::task::spawn_blocking(move || -> anyhow::Result<AppState> {
         let index = DocIndex::open(&index_dir, tokenizer)
@@ -254,12 +302,18 @@ pub async fn run_console(opts: ConsoleOptions, cancel: CancellationToken) -> any
             .with_context(|| format!("cannot open database {}", db_path.display()))?;
         let users = UserDb::open(&users_db)
             .with_context(|| format!("cannot open {}", users_db.display()))?;
-        Ok(AppState::new(
-            Arc::new(index),
-            Arc::new(store),
-            Arc::new(users),
-            settings,
-        ))
+        let store = Arc::new(store);
+        let tz = settings.timezone;
+        let state = AppState::new(Arc::new(index), store.clone(), Arc::new(users), settings);
+        Ok(match workflow {
+            Some(w) => state.with_workflow(workflow_api::WorkflowConsole {
+                workflow: Arc::new(yuqing_workflow::Workflow::new(
+                    store, w.settings, tz, w.entities,
+                )),
+                approver_role: w.approver_role,
+            }),
+            None => state,
+        })
     })
     .await??;
     serve(state, bind, async move { cancel.cancelled().await })

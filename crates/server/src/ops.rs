@@ -50,6 +50,8 @@ struct Snapshot {
     sources: Vec<(SourceHealth, usize)>,
     incidents: Vec<(IncidentStatus, usize)>,
     outbox: Vec<(OutboxStatus, usize)>,
+    /// `yuqing_connector_*` families, rendered.
+    connectors: String,
 }
 
 /// Prometheus text format. Requires authentication unless `metrics_public` is set.
@@ -88,6 +90,7 @@ pub async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Result<R
             sources,
             incidents,
             outbox,
+            connectors: crate::connector_metrics::render(&s.store)?,
         })
     })
     .await?;
@@ -144,5 +147,6 @@ fn render(s: &Snapshot) -> String {
             .map(|(st, n)| (format!("{{status=\"{}\"}}", st.as_str()), *n))
             .collect(),
     );
+    out.push_str(&s.connectors);
     out
 }

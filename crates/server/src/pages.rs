@@ -15,17 +15,18 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use yuqing_index::{Hit, SearchOptions, SortOrder};
 use yuqing_model::{
-    AliasKind, DocId, Field, IncidentStatus, RuleKind, SentimentLabel, Severity, SourceHealth,
+    AliasKind, Dimension, DocId, Field, IncidentStatus, RuleKind, SentimentLabel, Severity,
+    SourceHealth,
 };
 
 use crate::api::{self, IncidentDetail};
 use crate::auth::{
-    self, Authed, LOGIN_CSRF_COOKIE, PageUser, SESSION_COOKIE, clear_cookie, client_ip, safe_next,
-    see_other, session_cookie,
+    self, Authed, LOGIN_CSRF_COOKIE, PageUser, SESSION_COOKIE, clear_cookie, client_ip,
+    encode_component, safe_next, see_other, session_cookie,
 };
 use crate::error::ApiError;
 use crate::users::{Role, random_token};
-use crate::{AppState, blocking};
+use crate::{AppState, blocking, charts};
 
 const CSS: &str = include_str!("../static/app.css");
 
@@ -392,6 +393,10 @@ pub struct HitView {
     pub href: Option<String>,
     /// Mentioned entity ids.
     pub entities: String,
+    /// Other matching reposts folded into this hit.
+    pub collapsed: u64,
+    /// `cluster:<id>` search listing the reposts.
+    pub reposts_href: Option<String>,
 }
 
 fn hit_view(h: &Hit, tz: Tz) -> HitView {
@@ -415,7 +420,37 @@ fn hit_view(h: &Hit, tz: Tz) -> HitView {
         score: format!("{:+.2}", h.sentiment_score),
         href: h.url.as_deref().and_then(safe_href),
         entities: h.entities.join("、"),
+        collapsed: h.collapsed,
+        reposts_href: h
+            .cluster
+            .as_deref()
+            .filter(|_| h.collapsed > 0)
+            .map(|c| search_href(&filter_term("cluster", c), true, true, None)),
     }
+}
+
+/// One value of a facet as the search page links it.
+pub struct FacetLink {
+    /// Shown label.
+    pub label: String,
+    /// Matches with this value.
+    pub count: u64,
+    /// Of them, negative.
+    pub negative: u64,
+    /// The filter it adds (`entity:hengxin`), also the link's `data-facet`.
+    pub filter: String,
+    /// The search URL with the filter added.
+    pub href: String,
+    /// The filter is already in the query.
+    pub on: bool,
+}
+
+/// A facet of the search page.
+pub struct FacetView {
+    /// Heading.
+    pub name: &'static str,
+    /// Values, most frequent first.
+    pub values: Vec<FacetLink>,
 }
 
 #[derive(Template)]
@@ -424,10 +459,19 @@ struct SearchTemplate {
     nav: Nav,
     q: String,
     by_time: bool,
+    show_dups: bool,
     total: usize,
+    groups: usize,
     hits: Vec<HitView>,
     error: Option<String>,
     searched: bool,
+    facets: Vec<FacetView>,
+    chart: Option<charts::StackedBars>,
+    sources: Option<charts::HBars>,
+    next: Option<String>,
+    first_page: Option<String>,
+    export_csv: String,
+    export_json: String,
 }
 
 /// Query of the search page.
@@ -439,6 +483,133 @@ pub struct SearchQuery {
     /// `relevance` or `time`.
     #[serde(default)]
     pub sort: Option<String>,
+    /// `show` lists every repost instead of one hit per near-duplicate cluster.
+    #[serde(default)]
+    pub dup: Option<String>,
+    /// Continue after this position.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// Hits per page of the search page.
+pub const PAGE_HITS: usize = 20;
+
+/// `field:value`, quoting the value when the query language needs it.
+pub fn filter_term(field: &str, value: &str) -> String {
+    if value.is_empty()
+        || value
+            .chars()
+            .any(|c| c.is_whitespace() || "\"()（）“”:：".contains(c))
+    {
+        format!("{field}:\"{}\"", value.replace('"', ""))
+    } else {
+        format!("{field}:{value}")
+    }
+}
+
+fn search_href(q: &str, by_time: bool, show_dups: bool, cursor: Option<&str>) -> String {
+    let mut h = format!("/search?q={}", encode_component(q));
+    if by_time {
+        h.push_str("&sort=time");
+    }
+    if show_dups {
+        h.push_str("&dup=show");
+    }
+    if let Some(c) = cursor {
+        h.push_str("&cursor=");
+        h.push_str(&encode_component(c));
+    }
+    h
+}
+
+fn facet_views(
+    f: &yuqing_index::Facets,
+    q: &str,
+    by_time: bool,
+    show_dups: bool,
+) -> Vec<FacetView> {
+    let label = |field: &str, v: &str| -> String {
+        match field {
+            "sentiment" => label_zh(v).0.to_string(),
+            "dim" => Dimension::ALL
+                .iter()
+                .find(|d| d.as_str() == v)
+                .map_or(v.to_string(), |d| d.zh().to_string()),
+            "channel" => channel_zh(v).to_string(),
+            _ => v.to_string(),
+        }
+    };
+    [
+        ("来源", "source", &f.source),
+        ("渠道", "channel", &f.channel),
+        ("主体", "entity", &f.entity),
+        ("情感", "sentiment", &f.sentiment),
+        ("风险类别", "risk", &f.risk),
+        ("七维度", "dim", &f.dim),
+    ]
+    .into_iter()
+    .filter(|(_, _, v)| !v.is_empty())
+    .map(|(name, field, values)| FacetView {
+        name,
+        values: values
+            .iter()
+            .map(|c| {
+                let filter = filter_term(field, &c.value);
+                let on = q.contains(&filter);
+                let nq = if on {
+                    q.to_string()
+                } else if q.trim().is_empty() {
+                    filter.clone()
+                } else {
+                    format!("({}) AND {filter}", q.trim())
+                };
+                FacetLink {
+                    label: label(field, &c.value),
+                    count: c.count,
+                    negative: c.negative,
+                    href: search_href(&nq, by_time, show_dups, None),
+                    filter,
+                    on,
+                }
+            })
+            .collect(),
+    })
+    .collect()
+}
+
+fn channel_zh(c: &str) -> &str {
+    match c {
+        "news" => "新闻",
+        "web" => "网页",
+        "social" => "社交媒体",
+        "complaint" => "投诉平台",
+        "official" => "官方",
+        "inbound" => "客户反馈",
+        other => other,
+    }
+}
+
+fn bucket_label(b: &yuqing_index::Bucket, interval: yuqing_index::Interval) -> String {
+    match interval {
+        yuqing_index::Interval::Hour => b.start.format("%m-%d %H时").to_string(),
+        _ => b.start.format("%m-%d").to_string(),
+    }
+}
+
+/// The histogram of an aggregation as a chart.
+pub fn time_chart(a: &yuqing_index::Aggregations) -> Option<charts::StackedBars> {
+    let buckets: Vec<charts::Bucket> = a
+        .histogram
+        .iter()
+        .map(|b| charts::Bucket {
+            label: bucket_label(b, a.interval),
+            negative: b.negative,
+            neutral: b.neutral,
+            positive: b.positive,
+            mean_score: b.mean_score,
+        })
+        .collect();
+    charts::StackedBars::new(&buckets)
 }
 
 /// `GET /search`.
@@ -449,30 +620,68 @@ pub async fn search(
 ) -> Response {
     let q = p.q.unwrap_or_default();
     let by_time = p.sort.as_deref() == Some("time");
+    let show_dups = p.dup.as_deref() == Some("show");
+    let cursor = p.cursor.filter(|c| !c.is_empty());
     let mut t = SearchTemplate {
         nav: Nav::new(&a, "search"),
         q: q.clone(),
         by_time,
+        show_dups,
         total: 0,
+        groups: 0,
         hits: vec![],
         error: None,
         searched: !q.trim().is_empty(),
+        facets: vec![],
+        chart: None,
+        sources: None,
+        next: None,
+        first_page: cursor
+            .is_some()
+            .then(|| search_href(&q, by_time, show_dups, None)),
+        export_csv: format!("/api/v1/export?format=csv&q={}", encode_component(&q)),
+        export_json: format!("/api/v1/export?format=jsonl&q={}", encode_component(&q)),
     };
     if t.searched {
+        let tz = st.inner().settings.timezone;
         let opts = SearchOptions {
-            limit: 50,
+            limit: PAGE_HITS,
             sort: if by_time {
                 SortOrder::Time
             } else {
                 SortOrder::Relevance
             },
+            cursor: cursor.clone(),
+            collapse: !show_dups,
+            timezone: tz,
+            aggregations: Some(yuqing_index::AggOptions {
+                timezone: tz,
+                ..yuqing_index::AggOptions::default()
+            }),
             ..SearchOptions::default()
         };
-        let tz = st.inner().settings.timezone;
-        match blocking(&st, move |s| Ok(s.index.search(&q, &opts)?)).await {
+        let query = q.clone();
+        match blocking(&st, move |s| Ok(s.index.search(&query, &opts)?)).await {
             Ok(res) => {
                 t.total = res.total;
+                t.groups = res.groups;
                 t.hits = res.hits.iter().map(|h| hit_view(h, tz)).collect();
+                t.next = res
+                    .next_cursor
+                    .as_deref()
+                    .map(|c| search_href(&q, by_time, show_dups, Some(c)));
+                if let Some(agg) = &res.aggregations {
+                    t.facets = facet_views(&agg.facets, &q, by_time, show_dups);
+                    t.chart = time_chart(agg);
+                    let top: Vec<(String, u64)> = agg
+                        .facets
+                        .source
+                        .iter()
+                        .take(10)
+                        .map(|c| (c.value.clone(), c.count))
+                        .collect();
+                    t.sources = charts::HBars::new(&top);
+                }
             }
             Err(ApiError::BadRequest(m)) => t.error = Some(m),
             Err(e) => return error_page(&e),
@@ -492,6 +701,18 @@ pub struct Share {
     /// Negative documents in the period.
     pub negative: usize,
     /// Percentage, formatted.
+    pub percent: String,
+}
+
+/// One sentiment label's share of the last 7 days.
+pub struct SentimentShare {
+    /// Label in Chinese.
+    pub label: &'static str,
+    /// CSS class.
+    pub class: &'static str,
+    /// Documents.
+    pub count: u64,
+    /// Share, formatted.
     pub percent: String,
 }
 
@@ -536,6 +757,9 @@ fn incident_row(i: &yuqing_model::Incident, tz: Tz) -> IncidentRow {
 struct DashboardTemplate {
     nav: Nav,
     indexed: u64,
+    chart: Option<charts::StackedBars>,
+    sentiments: Vec<SentimentShare>,
+    sources: Option<charts::HBars>,
     shares: Vec<Share>,
     incidents: Vec<IncidentRow>,
     company: Option<String>,
@@ -599,13 +823,43 @@ pub async fn dashboard(State(st): State<AppState>, PageUser(a): PageUser) -> Res
             }
             None => vec![],
         };
-        Ok((s.index.num_docs(), shares, incidents, negatives))
+        let week = s.index.aggregate(
+            "last:7d",
+            &yuqing_index::AggOptions {
+                interval: yuqing_index::Interval::Day,
+                timezone: tz,
+                now: Some(now),
+                ..yuqing_index::AggOptions::default()
+            },
+        )?;
+        Ok((s.index.num_docs(), shares, incidents, negatives, week))
     })
     .await;
     match r {
-        Ok((indexed, shares, incidents, negatives)) => render(&DashboardTemplate {
+        Ok((indexed, shares, incidents, negatives, week)) => render(&DashboardTemplate {
             nav: Nav::new(&a, "dashboard"),
             indexed,
+            chart: time_chart(&week),
+            sentiments: week
+                .facets
+                .sentiment
+                .iter()
+                .map(|c| SentimentShare {
+                    label: label_zh(&c.value).0,
+                    class: label_zh(&c.value).1,
+                    count: c.count,
+                    percent: format!("{:.1}%", c.count as f64 * 100.0 / week.total.max(1) as f64),
+                })
+                .collect(),
+            sources: charts::HBars::new(
+                &week
+                    .facets
+                    .source
+                    .iter()
+                    .take(8)
+                    .map(|c| (c.value.clone(), c.count))
+                    .collect::<Vec<_>>(),
+            ),
             shares,
             incidents: incidents.iter().map(|i| incident_row(i, tz)).collect(),
             company: company.map(|c| c.name),
@@ -685,6 +939,33 @@ struct DocumentTemplate {
     dimensions: Vec<TagView>,
     cluster: Option<ClusterView>,
     tags: String,
+    correction: Option<CorrectionView>,
+    can_correct: bool,
+    corrected: bool,
+    /// Entity ids the form offers as false mentions.
+    mentioned: Vec<String>,
+}
+
+/// An analyst's correction as the document page shows it.
+pub struct CorrectionView {
+    /// Corrected label in Chinese, if the label was corrected.
+    pub label: Option<&'static str>,
+    /// Entity ids marked as false mentions.
+    pub false_mentions: String,
+    /// Who.
+    pub by: String,
+    /// When.
+    pub at: String,
+    /// Why.
+    pub note: String,
+}
+
+/// Query of `GET /documents/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct DocumentQuery {
+    /// Set after a correction was stored, to confirm it.
+    #[serde(default)]
+    pub corrected: Option<String>,
 }
 
 fn kind_zh(k: AliasKind) -> &'static str {
@@ -701,9 +982,18 @@ pub async fn document(
     State(st): State<AppState>,
     PageUser(a): PageUser,
     Path(id): Path<String>,
+    Query(q): Query<DocumentQuery>,
 ) -> Response {
     let tz = st.inner().settings.timezone;
-    let doc = match blocking(&st, move |s| Ok(s.store.document(&DocId(id))?)).await {
+    let found = blocking(&st, move |s| {
+        let id = DocId(id);
+        Ok(match s.store.document(&id)? {
+            Some(d) => Some((d, s.store.correction(&id)?)),
+            None => None,
+        })
+    })
+    .await;
+    let (doc, correction) = match found {
         Ok(Some(d)) => d,
         Ok(None) => return error_page(&ApiError::NotFound),
         Err(e) => return error_page(&e),
@@ -793,6 +1083,16 @@ pub async fn document(
             size: c.size,
         }),
         tags: doc.raw.tags.join("、"),
+        correction: correction.map(|c| CorrectionView {
+            label: c.label.map(|l| l.zh()),
+            false_mentions: c.false_mentions.join("、"),
+            by: c.by,
+            at: fmt_time(Some(c.at), tz),
+            note: c.note.unwrap_or_default(),
+        }),
+        can_correct: a.user.role >= Role::Analyst,
+        corrected: q.corrected.is_some(),
+        mentioned: an.entity_ids(),
     };
     render(&t)
 }

@@ -277,6 +277,8 @@ fn api_routes(inc: i64) -> Vec<(&'static str, String)> {
             "/api/v1/search?q=%E6%9A%B4%E5%8A%9B%E5%82%AC%E6%94%B6".into(),
         ),
         ("GET", format!("/api/v1/documents/{XSS_DOC}")),
+        ("POST", format!("/api/v1/documents/{XSS_DOC}/correction")),
+        ("GET", "/api/v1/export?q=%E6%81%92%E4%BF%A1".into()),
         ("GET", "/api/v1/sources".into()),
         ("GET", "/api/v1/incidents".into()),
         ("GET", format!("/api/v1/incidents/{inc}")),
@@ -291,6 +293,7 @@ fn page_routes(inc: i64) -> Vec<(&'static str, String)> {
         ("GET", "/".into()),
         ("GET", "/search?q=%E6%81%92%E4%BF%A1".into()),
         ("GET", format!("/documents/{XSS_DOC}")),
+        ("POST", format!("/documents/{XSS_DOC}/correct")),
         ("GET", "/sources".into()),
         ("GET", "/incidents".into()),
         ("GET", format!("/incidents/{inc}")),
@@ -984,13 +987,41 @@ async fn openapi_lists_every_api_route_and_each_is_routed() {
     assert_eq!(
         listed,
         vec![
+            "/api/v1/briefings/{kind}",
+            "/api/v1/cases",
+            "/api/v1/cases/{id}",
+            "/api/v1/cases/{id}/answer",
+            "/api/v1/cases/{id}/extend",
+            "/api/v1/cases/{id}/note",
+            "/api/v1/cases/{id}/reply",
+            "/api/v1/cases/{id}/status",
             "/api/v1/documents/{id}",
+            "/api/v1/documents/{id}/correction",
+            "/api/v1/evaluations/{id}",
+            "/api/v1/evaluations/{id}/manual",
+            "/api/v1/export",
             "/api/v1/incidents",
             "/api/v1/incidents/{id}",
             "/api/v1/incidents/{id}/ack",
             "/api/v1/incidents/{id}/assign",
+            "/api/v1/incidents/{id}/audit",
+            "/api/v1/incidents/{id}/conclusion",
+            "/api/v1/incidents/{id}/evaluate",
+            "/api/v1/incidents/{id}/evaluations",
+            "/api/v1/incidents/{id}/full-report",
+            "/api/v1/incidents/{id}/measures",
+            "/api/v1/incidents/{id}/report",
+            "/api/v1/incidents/{id}/report/refresh",
+            "/api/v1/incidents/{id}/review",
+            "/api/v1/incidents/{id}/review/status",
+            "/api/v1/measures/{id}",
+            "/api/v1/measures/{id}/check",
+            "/api/v1/measures/{id}/evaluate",
+            "/api/v1/measures/{id}/progress",
+            "/api/v1/measures/{id}/status",
             "/api/v1/search",
             "/api/v1/sources",
+            "/api/v1/supervision",
         ]
     );
     assert!(v["components"]["securitySchemes"]["bearer"].is_object());
@@ -1077,4 +1108,349 @@ async fn dashboard_counts_negative_share_with_time_ranges() {
     assert!(html.contains("2 / 2 篇"), "{html}");
     assert!(html.contains("2 / 3 篇"), "{html}");
     assert!(html.contains("提及恒信消费金融的最新负面文档"));
+}
+
+#[tokio::test]
+async fn corrections_by_form_and_api_are_stored_merged_and_guarded() {
+    let fx = fixture();
+    const DOC: &str = "d0000000000000000000000000000001";
+    let store = &fx.state.inner().store;
+    // A viewer sees no form and may not correct.
+    let (vc, vcsrf) = session(&fx, "vera");
+    let page = body(
+        send(
+            &fx,
+            get(&format!("/documents/{DOC}"))
+                .header(header::COOKIE, &vc)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        page.contains("人工校正") && !page.contains("提交校正"),
+        "{page}"
+    );
+    let res = send(
+        &fx,
+        post_form(&format!("/documents/{DOC}/correct"))
+            .header(header::COOKIE, &vc)
+            .body(Body::from(format!("csrf={vcsrf}&label=neutral")))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(store.correction(&DocId(DOC.into())).unwrap().is_none());
+
+    // An analyst's form without the CSRF token is refused; with it, the label is stored.
+    let (ac, acsrf) = session(&fx, "ann");
+    let page = body(
+        send(
+            &fx,
+            get(&format!("/documents/{DOC}"))
+                .header(header::COOKIE, &ac)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        page.contains("提交校正") && page.contains("尚无校正"),
+        "{page}"
+    );
+    let res = send(
+        &fx,
+        post_form(&format!("/documents/{DOC}/correct"))
+            .header(header::COOKIE, &ac)
+            .body(Body::from("label=neutral"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = send(
+        &fx,
+        post_form(&format!("/documents/{DOC}/correct"))
+            .header(header::COOKIE, &ac)
+            .body(Body::from(format!(
+                "csrf={acsrf}&label=neutral&false_mention=&note=%E5%90%8C%E5%90%8D"
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), format!("/documents/{DOC}?corrected=1"));
+    let c = store.correction(&DocId(DOC.into())).unwrap().unwrap();
+    assert_eq!(c.label, Some(yuqing_model::SentimentLabel::Neutral));
+    assert_eq!(c.by, "ann");
+    assert_eq!(c.note.as_deref(), Some("同名"));
+    let d = store.document(&DocId(DOC.into())).unwrap().unwrap();
+    assert_eq!(
+        d.analysis.sentiment.label,
+        yuqing_model::SentimentLabel::Neutral
+    );
+    let page = body(
+        send(
+            &fx,
+            get(&format!("/documents/{DOC}?corrected=1"))
+                .header(header::COOKIE, &ac)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        page.contains("校正已保存") && page.contains("标签校正为"),
+        "{page}"
+    );
+
+    // The API adds a false mention; the earlier label is kept; the document loses the entity.
+    let res = send(
+        &fx,
+        post_json(&format!("/api/v1/documents/{DOC}/correction"))
+            .header(header::AUTHORIZATION, bearer(&fx, "ann"))
+            .body(Body::from(r#"{"false_mentions":["hengxin"]}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+    assert_eq!(v["correction"]["label"], "neutral");
+    assert_eq!(v["correction"]["false_mentions"][0], "hengxin");
+    let d = store.document(&DocId(DOC.into())).unwrap().unwrap();
+    assert!(d.analysis.entity_ids().is_empty());
+    // Bad input: an entity the document never mentioned, an unknown label, an unknown doc.
+    for (uri, payload, status) in [
+        (
+            format!("/api/v1/documents/{XSS_DOC}/correction"),
+            r#"{"false_mentions":["suda"]}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/v1/documents/{XSS_DOC}/correction"),
+            r#"{"label":"angry"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/documents/nope/correction".to_string(),
+            r#"{"label":"neutral"}"#,
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let res = send(
+            &fx,
+            post_json(&uri)
+                .header(header::AUTHORIZATION, bearer(&fx, "ann"))
+                .body(Body::from(payload))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), status, "{uri} {payload}");
+    }
+    // A cookie without the CSRF header cannot write through the API.
+    let res = send(
+        &fx,
+        post_json(&format!("/api/v1/documents/{XSS_DOC}/correction"))
+            .header(header::COOKIE, &ac)
+            .body(Body::from(r#"{"label":"neutral"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn search_api_pages_with_a_cursor_and_aggregates_facets_and_a_histogram() {
+    let fx = fixture();
+    let t = bearer(&fx, "vera");
+    let get_json = |uri: String| {
+        let fx = &fx;
+        let t = t.clone();
+        async move {
+            let res = send(
+                fx,
+                get(&uri)
+                    .header(header::AUTHORIZATION, &t)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::OK, "{uri}");
+            serde_json::from_str::<serde_json::Value>(&body(res).await).unwrap()
+        }
+    };
+    // Page through everything one hit at a time: every document exactly once.
+    let mut seen = Vec::new();
+    let mut uri = "/api/v1/search?q=&sort=time&limit=1".to_string();
+    loop {
+        let v = get_json(uri.clone()).await;
+        assert_eq!(v["total"], 3);
+        for h in v["hits"].as_array().unwrap() {
+            seen.push(h["id"].as_str().unwrap().to_string());
+        }
+        match v["next_cursor"].as_str() {
+            Some(c) => {
+                uri = format!(
+                    "/api/v1/search?q=&sort=time&limit=1&cursor={}",
+                    yuqing_server::auth::encode_component(c)
+                )
+            }
+            None => break,
+        }
+    }
+    let mut dedup = seen.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!((seen.len(), dedup.len()), (3, 3), "{seen:?}");
+
+    let v = get_json(
+        "/api/v1/search?q=%E6%9A%B4%E5%8A%9B%E5%82%AC%E6%94%B6&facets=true&interval=hour"
+            .to_string(),
+    )
+    .await;
+    let agg = &v["aggregations"];
+    assert_eq!(agg["total"], 2);
+    assert_eq!(agg["interval"], "hour");
+    let entity = agg["facets"]["entity"].as_array().unwrap();
+    assert_eq!(entity[0]["value"], "hengxin");
+    assert_eq!(entity[0]["count"], 2);
+    let buckets = agg["histogram"].as_array().unwrap();
+    let n: u64 = buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(n, 2, "every match is in one bucket");
+    // A bad time range says where it is wrong.
+    let res = send(
+        &fx,
+        get("/api/v1/search?q=time%3A%5B2026-13-01%20TO%20*%5D")
+            .header(header::AUTHORIZATION, &t)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(body(res).await.contains("column"));
+    for bad in ["facets=maybe", "interval=week", "collapse=2"] {
+        let res = send(
+            &fx,
+            get(&format!("/api/v1/search?q=a&{bad}"))
+                .header(header::AUTHORIZATION, &t)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn export_streams_csv_with_a_bom_and_json_lines() {
+    let fx = fixture();
+    let t = bearer(&fx, "vera");
+    let res = send(
+        &fx,
+        get("/api/v1/export?q=%E6%9A%B4%E5%8A%9B%E5%82%AC%E6%94%B6")
+            .header(header::AUTHORIZATION, &t)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        res.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains(".csv")
+    );
+    let b = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    assert!(b.starts_with(&[0xEF, 0xBB, 0xBF]), "UTF-8 BOM");
+    let text = String::from_utf8(b[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "header and two rows: {text}");
+    assert!(text.contains("恒信消费金融被投诉暴力催收"));
+    // The scraped title with markup is data here, quoted as CSV needs.
+    assert!(text.contains("<script>"), "{text}");
+
+    let res = send(
+        &fx,
+        get("/api/v1/export?q=&format=jsonl")
+            .header(header::AUTHORIZATION, &t)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = body(res).await;
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter()
+            .all(|r| r["id"].is_string() && r["sentiment"].is_string())
+    );
+    for bad in ["format=xlsx", "q=nosuchfield%3Ax", "order=sideways"] {
+        let res = send(
+            &fx,
+            get(&format!("/api/v1/export?{bad}"))
+                .header(header::AUTHORIZATION, &t)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn search_page_shows_facets_a_chart_pages_and_export_links() {
+    let fx = fixture();
+    let (c, _) = session(&fx, "vera");
+    let page = body(
+        send(
+            &fx,
+            get("/search?q=%E6%9A%B4%E5%8A%9B%E5%82%AC%E6%94%B6")
+                .header(header::COOKIE, &c)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert!(page.contains("class=\"summary\">共 2 条结果"), "{page}");
+    assert!(page.contains("data-facet=\"entity:hengxin\""), "{page}");
+    assert!(
+        page.contains("<svg") && page.contains("class=\"neg\""),
+        "a chart: {page}"
+    );
+    assert!(page.contains("/api/v1/export?format=csv&#38;q="), "{page}");
+    // The facet link narrows the query.
+    assert!(
+        page.contains(
+            "href=\"/search?q=%28%E6%9A%B4%E5%8A%9B%E5%82%AC%E6%94%B6%29%20AND%20entity%3Ahengxin\""
+        ),
+        "{page}"
+    );
+    // Bad query: the message names the column.
+    let page = body(
+        send(
+            &fx,
+            get("/search?q=%28%E6%9A%B4%E5%8A%9B")
+                .header(header::COOKIE, &c)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert!(page.contains("查询有误") && page.contains("括号"), "{page}");
 }

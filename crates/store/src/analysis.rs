@@ -228,6 +228,28 @@ fn finish(row: (Correction, String)) -> Result<Correction> {
 
 const CORRECTION_COLUMNS: &str = "doc_id, label, false_mentions, by_user, note, at";
 
+fn upsert_correction(conn: &Connection, c: &Correction) -> Result<()> {
+    let fm = serde_json::to_string(&c.false_mentions).map_err(|source| StoreError::Corrupt {
+        id: c.doc_id.to_string(),
+        source,
+    })?;
+    conn.execute(
+        "INSERT INTO corrections (doc_id, label, false_mentions, by_user, note, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(doc_id) DO UPDATE SET label = ?2, false_mentions = ?3, by_user = ?4,
+             note = ?5, at = ?6",
+        params![
+            c.doc_id.as_str(),
+            c.label.map(|l| l.as_str()),
+            fm,
+            c.by,
+            c.note,
+            ts(c.at)
+        ],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Fill `Document::cluster` of each document from the stored clusters and the earlier
     /// documents of `docs` (read-only; [`Store::commit`] records the result). Call it before
@@ -250,27 +272,66 @@ impl Store {
     pub fn save_correction(&self, c: &Correction) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let fm =
-            serde_json::to_string(&c.false_mentions).map_err(|source| StoreError::Corrupt {
-                id: c.doc_id.to_string(),
-                source,
-            })?;
-        tx.execute(
-            "INSERT INTO corrections (doc_id, label, false_mentions, by_user, note, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(doc_id) DO UPDATE SET label = ?2, false_mentions = ?3, by_user = ?4,
-                 note = ?5, at = ?6",
-            params![
-                c.doc_id.as_str(),
-                c.label.map(|l| l.as_str()),
-                fm,
-                c.by,
-                c.note,
-                ts(c.at)
-            ],
-        )?;
+        upsert_correction(&tx, c)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Correct a stored document in one transaction: `merge` turns the earlier correction
+    /// (if any) into the new one, `apply` applies it to the document's analysis, and the
+    /// correction and the corrected document are written together. `None` when no such
+    /// document is stored. The index is not touched: the daemon's writer picks corrections
+    /// up through [`Store::corrections_since`].
+    pub fn correct(
+        &self,
+        doc: &DocId,
+        merge: impl FnOnce(Option<Correction>) -> Correction,
+        apply: impl FnOnce(&mut yuqing_model::Analysis, &Correction),
+    ) -> Result<Option<(Correction, Document)>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let json: Option<String> = tx
+            .query_row(
+                "SELECT doc_json FROM documents WHERE id = ?1",
+                [doc.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let mut d: Document =
+            serde_json::from_str(&json).map_err(|source| StoreError::Corrupt {
+                id: doc.to_string(),
+                source,
+            })?;
+        let earlier = tx
+            .prepare_cached(&format!(
+                "SELECT {CORRECTION_COLUMNS} FROM corrections WHERE doc_id = ?1"
+            ))?
+            .query_row([doc.as_str()], correction_from_row)
+            .optional()?
+            .map(finish)
+            .transpose()?;
+        let c = merge(earlier);
+        upsert_correction(&tx, &c)?;
+        apply(&mut d.analysis, &c);
+        crate::write_document(&tx, &d, &ts(Utc::now()))?;
+        tx.commit()?;
+        Ok(Some((c, d)))
+    }
+
+    /// Corrections made at or after `since`, oldest first (the writer re-indexes their
+    /// documents; re-indexing twice is harmless).
+    pub fn corrections_since(&self, since: DateTime<Utc>) -> Result<Vec<Correction>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {CORRECTION_COLUMNS} FROM corrections WHERE at >= ?1 ORDER BY at, doc_id"
+        ))?;
+        let rows = st
+            .query_map([ts(since)], correction_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(finish).collect()
     }
 
     /// The correction of one document, if any.

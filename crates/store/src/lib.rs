@@ -38,11 +38,18 @@ pub use analysis::NEAR_DUPLICATE_BITS;
 mod incidents;
 pub use incidents::{IncidentTx, OutboxRow, OutboxStatus};
 
+mod workflow;
+pub use workflow::{CaseQuery, DocRow, MeasureQuery, ScheduleRun, WorkflowTx};
+
+pub mod connectors;
+
 /// Migrations, in order; the index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_analysis.sql"),
     include_str!("migrations/0003_incidents.sql"),
+    include_str!("migrations/0004_workflow.sql"),
+    include_str!("migrations/0005_connectors.sql"),
 ];
 
 /// How long a writer waits for the database lock before giving up.
@@ -315,53 +322,8 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = ts(Utc::now());
-        {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO documents (id, source_id, channel, url, title, published_at,
-                     fetched_at, sentiment_score, sentiment_label, entities, analyzer_version,
-                     doc_json, first_stored_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
-                 ON CONFLICT(id) DO UPDATE SET source_id = ?2, channel = ?3, url = ?4,
-                     title = ?5, published_at = ?6, fetched_at = ?7, sentiment_score = ?8,
-                     sentiment_label = ?9, entities = ?10, analyzer_version = ?11,
-                     doc_json = ?12, updated_at = ?13",
-            )?;
-            for d in docs {
-                // Near-duplicate cluster: assigned here unless the caller already did
-                // (`assign_clusters`), then recorded in this transaction.
-                let assigned;
-                let d = if d.cluster.is_none() {
-                    let mut one = [d.clone()];
-                    analysis::assign_in(&tx, one.iter_mut())?;
-                    let [one] = one;
-                    assigned = one;
-                    &assigned
-                } else {
-                    d
-                };
-                analysis::record_cluster(&tx, d)?;
-                let json = serde_json::to_string(d).map_err(|source| StoreError::Corrupt {
-                    id: d.raw.id.to_string(),
-                    source,
-                })?;
-                let entities =
-                    serde_json::to_string(&d.analysis.entity_ids()).unwrap_or_else(|_| "[]".into());
-                st.execute(params![
-                    d.raw.id.as_str(),
-                    d.raw.source_id.as_str(),
-                    d.raw.channel.as_str(),
-                    d.raw.url,
-                    d.raw.title,
-                    d.raw.published_at.map(ts),
-                    ts(d.raw.fetched_at),
-                    d.analysis.sentiment.score,
-                    d.analysis.sentiment.label.as_str(),
-                    entities,
-                    d.analysis.analyzer_version,
-                    json,
-                    now,
-                ])?;
-            }
+        for d in docs {
+            write_document(&tx, d, &now)?;
         }
         for p in polls {
             record_poll(&tx, p, &now, self.failing_after)?;
@@ -545,6 +507,53 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit()?;
         tracing::info!(version = i + 1, "applied store migration");
     }
+    Ok(())
+}
+
+/// Upsert one document in `tx`: its near-duplicate cluster (assigned here unless the caller
+/// already did, see [`Store::assign_clusters`]) and its row with the full JSON.
+fn write_document(tx: &rusqlite::Transaction<'_>, d: &Document, now: &str) -> Result<()> {
+    let assigned;
+    let d = if d.cluster.is_none() {
+        let mut one = [d.clone()];
+        analysis::assign_in(tx, one.iter_mut())?;
+        let [one] = one;
+        assigned = one;
+        &assigned
+    } else {
+        d
+    };
+    analysis::record_cluster(tx, d)?;
+    let json = serde_json::to_string(d).map_err(|source| StoreError::Corrupt {
+        id: d.raw.id.to_string(),
+        source,
+    })?;
+    let entities = serde_json::to_string(&d.analysis.entity_ids()).unwrap_or_else(|_| "[]".into());
+    tx.prepare_cached(
+        "INSERT INTO documents (id, source_id, channel, url, title, published_at,
+             fetched_at, sentiment_score, sentiment_label, entities, analyzer_version,
+             doc_json, first_stored_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+         ON CONFLICT(id) DO UPDATE SET source_id = ?2, channel = ?3, url = ?4,
+             title = ?5, published_at = ?6, fetched_at = ?7, sentiment_score = ?8,
+             sentiment_label = ?9, entities = ?10, analyzer_version = ?11,
+             doc_json = ?12, updated_at = ?13",
+    )?
+    .execute(params![
+        d.raw.id.as_str(),
+        d.raw.source_id.as_str(),
+        d.raw.channel.as_str(),
+        d.raw.url,
+        d.raw.title,
+        d.raw.published_at.map(ts),
+        ts(d.raw.fetched_at),
+        d.analysis.sentiment.score,
+        d.analysis.sentiment.label.as_str(),
+        entities,
+        d.analysis.analyzer_version,
+        json,
+        now,
+    ])?;
     Ok(())
 }
 

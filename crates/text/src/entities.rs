@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use yuqing_model::{AliasKind, Entity, Field, Mention};
+use yuqing_model::{AliasKind, Entity, Field, Mention, Salience};
 
 use crate::error::TextError;
 use crate::normalize::normalize;
@@ -127,6 +127,11 @@ impl EntityMatcher {
             return Vec::new();
         };
 
+        let found: Vec<aho_corasick::Match> = aliases.find_overlapping_iter(text).collect();
+        if found.is_empty() {
+            return Vec::new(); // most texts: no alias, no exclusion context to look for
+        }
+
         // Excluded spans per entity.
         let mut excluded: Vec<(usize, usize, usize)> = Vec::new(); // (entity, start, end)
         if let Some(contexts) = &self.contexts {
@@ -142,7 +147,7 @@ impl EntityMatcher {
 
         // Candidates: (start, end, pattern, owner), after both filters.
         let mut candidates: Vec<(usize, usize, usize, &Owner)> = Vec::new();
-        for m in aliases.find_overlapping_iter(text) {
+        for m in found {
             let (s, e) = (m.start(), m.end());
             let p = m.pattern().as_usize();
             let (alias, owners) = &self.alias_info[p];
@@ -190,6 +195,51 @@ impl EntityMatcher {
             });
         }
         out
+    }
+}
+
+/// Characters at the start of a body that are always its lead.
+pub const LEAD_CHARS: usize = 100;
+/// A first paragraph that ends within this many characters is the lead (when longer than
+/// [`LEAD_CHARS`]).
+pub const LEAD_MAX_CHARS: usize = 250;
+
+/// Byte offset in a normalized body where its lead ends: the first [`LEAD_CHARS`] characters,
+/// or the whole first paragraph if that is longer but ends within [`LEAD_MAX_CHARS`]. In
+/// normalized text a line break is a space; a paragraph ends at a space right after a
+/// sentence end (`。！？!?…` or a closing quote after one).
+pub fn lead_end(body: &str) -> usize {
+    let first = min_end_at(body, LEAD_CHARS);
+    let mut prev = '\0';
+    for (n, (i, c)) in body.char_indices().enumerate() {
+        if n > LEAD_MAX_CHARS {
+            break;
+        }
+        if c == ' '
+            && matches!(
+                prev,
+                '。' | '！' | '？' | '!' | '?' | '…' | '”' | '」' | '』'
+            )
+        {
+            return i.max(first);
+        }
+        prev = c;
+    }
+    first
+}
+
+/// Byte offset after the first `n` characters of `text` (its length if shorter).
+fn min_end_at(text: &str, n: usize) -> usize {
+    text.char_indices().nth(n).map_or(text.len(), |(i, _)| i)
+}
+
+/// The salience of a mention: in the title, in the body's lead (before `lead_end`, see
+/// [`lead_end`]), or a passing mention further in the body.
+pub(crate) fn salience(m: &Mention, lead_end: usize) -> Salience {
+    match m.field {
+        Field::Title => Salience::Title,
+        Field::Body if m.start < lead_end => Salience::Lead,
+        Field::Body => Salience::Body,
     }
 }
 

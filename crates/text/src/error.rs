@@ -26,6 +26,16 @@ pub enum TextError {
         /// What is wrong with the line.
         reason: String,
     },
+    /// A line of the learned sentiment model file is malformed (line 0: the whole file).
+    #[error("{path}:{line}: {reason}")]
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// 1-based line number; 0 when the problem is not one line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// The sentiment lexicon is not valid TOML or does not have the expected shape.
     #[error("{path}: {source}")]
     LexiconSyntax {

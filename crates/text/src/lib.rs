@@ -18,7 +18,19 @@
 //!   title) that produced it ([`sentiment`]);
 //! * risk categories and review dimensions with their evidence terms, from the rules file
 //!   ([`risk`], `config/risk.toml`);
-//! * a 64-bit SimHash ([`simhash`]) for near-duplicate clustering (done by the store).
+//! * a 64-bit SimHash ([`simhash`]) for near-duplicate clustering (done by the store);
+//! * per entity, the salience of each mention (title, lead, passing mention in the body; see
+//!   [`lead_end`]).
+//!
+//! Sentiment adds two sources into one sum: the lexicon's terms with their rules, and a small
+//! learned model (logistic regression over jieba words and character bigrams, trained offline
+//! by `examples/train_sentiment.rs` on MIT-licensed data, shipped as `config/sentiment-model.tsv`
+//! and named by the lexicon's `[model]` table). Its strongest features are listed as evidence
+//! marked `模型`; see [`sentiment`].
+//!
+//! [`SharedAnalyzer`] replaces the analyzer while it is in use (dictionary, lexicon, model,
+//! rules or entities changed, no restart): readers never block, a failed reload keeps the old
+//! one.
 //!
 //! [`apply_correction`] applies an analyst's [`Correction`] to an analysis; callers apply the
 //! stored correction after every analysis and re-analysis. [`eval`] measures the analyzer on
@@ -43,7 +55,8 @@
 //!   name the file, line or key); `analyze`, `segment` and the tokenizer only compute. They are
 //!   CPU-bound (jieba): call them from a blocking thread, not an async task. No model or data
 //!   is downloaded, ever.
-//! * An [`Analyzer`] is immutable, `Send + Sync`, and meant to be shared in an `Arc`.
+//! * An [`Analyzer`] is immutable, `Send + Sync`, and meant to be shared in an `Arc` (or in a
+//!   [`SharedAnalyzer`] to be replaceable).
 //!
 //! # Stages
 //!
@@ -59,10 +72,12 @@ mod entities;
 mod error;
 pub mod eval;
 mod fxhash;
+mod model;
 mod normalize;
 pub mod risk;
 mod segment;
 pub mod sentiment;
+mod shared;
 pub mod simhash;
 mod targets;
 mod tokenizer;
@@ -72,18 +87,21 @@ use std::sync::Arc;
 
 use jieba_rs::Jieba;
 use yuqing_model::{
-    Analysis, Correction, Entity, EntitySentiment, Field, RawDoc, Sentiment, SentimentTerm,
+    Analysis, Correction, Entity, EntitySentiment, Field, RawDoc, Salience, Sentiment,
+    SentimentTerm,
 };
 
+pub use entities::{LEAD_CHARS, LEAD_MAX_CHARS, lead_end};
 pub use error::TextError;
 pub use normalize::{KEPT_FULLWIDTH, Normalized, normalize, normalize_mapped};
+pub use shared::SharedAnalyzer;
 pub use simhash::{NEAR_DUPLICATE_BITS, hamming};
 pub use tokenizer::{JiebaTokenStream, JiebaTokenizer};
 
 use crate::entities::EntityMatcher;
 use crate::risk::RiskRules;
 use crate::segment::{cut, is_word};
-use crate::sentiment::{Lexicon, PlacedTerm};
+use crate::sentiment::{Evidence, Lexicon, PlacedTerm};
 use crate::targets::Span;
 
 /// Version of the analysis this crate produces; stored in [`Analysis::analyzer_version`].
@@ -91,7 +109,9 @@ use crate::targets::Span;
 ///
 /// 2: traditional → simplified normalization, contrast words, per-entity sentiment, risk and
 /// dimension tags, SimHash.
-pub const ANALYZER_VERSION: u32 = 2;
+/// 3: the learned sentiment model (`config/sentiment-model.tsv`) with its register gate, model
+/// features as evidence, mention salience.
+pub const ANALYZER_VERSION: u32 = 3;
 
 /// File name of the risk rules looked for beside the sentiment lexicon when
 /// [`AnalyzerOptions::risk_rules`] is `None`.
@@ -159,6 +179,8 @@ impl Default for AnalyzerOptions {
 /// and the sentiment lexicon. Immutable and `Send + Sync`; share it with an `Arc`.
 #[derive(Debug)]
 pub struct Analyzer {
+    /// Every file read, with its modification time and length when read.
+    files: Vec<shared::FileStamp>,
     jieba: Arc<Jieba>,
     matcher: EntityMatcher,
     lexicon: Lexicon,
@@ -189,16 +211,30 @@ impl Analyzer {
                 reason: format!("must be in [0, 1] and above negative_threshold, got {pos}"),
             });
         }
+        // Stamp the files before reading them: a change while loading shows as a change later.
+        let mut files: Vec<shared::FileStamp> = opts
+            .user_dicts
+            .iter()
+            .chain([&opts.sentiment_lexicon])
+            .map(|p| shared::FileStamp::of(p))
+            .collect();
         let matcher = EntityMatcher::new(entities)?;
         let lexicon = Lexicon::load(&opts.sentiment_lexicon)?;
+        if let Some(p) = &lexicon.model_path {
+            files.push(shared::FileStamp::of(p));
+        }
         let risk = match &opts.risk_rules {
-            Some(path) => RiskRules::load(path)?,
+            Some(path) => {
+                files.push(shared::FileStamp::of(path));
+                RiskRules::load(path)?
+            }
             None => {
                 let sibling = opts
                     .sentiment_lexicon
                     .parent()
                     .unwrap_or(Path::new(""))
                     .join(RISK_RULES_FILE_NAME);
+                files.push(shared::FileStamp::of(&sibling));
                 if sibling.exists() {
                     RiskRules::load(&sibling)?
                 } else {
@@ -209,6 +245,7 @@ impl Analyzer {
         let aliases: Vec<&str> = matcher.jieba_words().collect();
         let jieba = segment::build_jieba(&opts.user_dicts, &aliases)?;
         Ok(Analyzer {
+            files,
             jieba: Arc::new(jieba),
             matcher,
             lexicon,
@@ -244,24 +281,23 @@ impl Analyzer {
         let token_count = fields
             .iter()
             .flat_map(|f| &f.words)
-            .filter(|w| is_word(w.text))
+            .filter(|w| w.meaningful)
             .count();
         let mentions: Vec<yuqing_model::Mention> = fields
             .iter()
             .flat_map(|f| self.matcher.find(f.text, &f.words, f.field))
             .collect();
-        let terms: [Vec<PlacedTerm>; 2] = [
+        let mut terms: [Vec<PlacedTerm>; 2] = [
             self.lexicon.terms(&t.words, true),
             self.lexicon.terms(&b.words, false),
         ];
-        let all_terms = || {
-            terms
-                .iter()
-                .flatten()
-                .map(|p| p.term.clone())
-                .collect::<Vec<_>>()
-        };
-        let sentiment = self.judge(all_terms());
+        self.lexicon
+            .add_model_evidence([(t.text, &t.words), (b.text, &b.words)], &mut terms);
+        let texts = [t.text, b.text];
+        let sentiment = self.judge(
+            terms.iter().flatten().map(|p| p.ev.clone()).collect(),
+            texts,
+        );
 
         // Per-entity sentiment from the configured entities' mentions.
         let ids = {
@@ -283,12 +319,22 @@ impl Analyzer {
             })
             .collect();
         let per = targets::attribute(&[t.text, b.text], &terms, &spans, ids.len());
+        let lead = entities::lead_end(b.text);
         let entity_sentiments = ids
             .iter()
             .zip(per)
-            .map(|(id, ts)| EntitySentiment {
-                entity_id: id.to_string(),
-                sentiment: self.judge(ts),
+            .map(|(id, ts)| {
+                let mention_salience: Vec<Salience> = mentions
+                    .iter()
+                    .filter(|m| m.entity_id == *id)
+                    .map(|m| entities::salience(m, lead))
+                    .collect();
+                EntitySentiment {
+                    entity_id: id.to_string(),
+                    sentiment: self.judge(ts, texts),
+                    salience: mention_salience.iter().copied().max(),
+                    mention_salience,
+                }
             })
             .collect();
 
@@ -300,7 +346,7 @@ impl Analyzer {
             let spans = targets::find_targets(&[t.text, b.text], &names);
             targets::attribute(&[t.text, b.text], &terms, &spans, names.len())
                 .into_iter()
-                .map(|ts| self.judge(ts))
+                .map(|ts| self.judge(ts, texts))
                 .collect()
         };
 
@@ -316,12 +362,12 @@ impl Analyzer {
             hashed
                 .iter()
                 .flat_map(|f| &f.words)
-                .map(|w| w.text)
-                .filter(|w| is_word(w)),
+                .filter(|w| w.meaningful)
+                .map(|w| w.text),
         );
         let analysis = Analysis {
-            title: title.clone(),
-            body: body.clone(),
+            title,
+            body,
             token_count,
             mentions,
             sentiment,
@@ -334,9 +380,58 @@ impl Analyzer {
         (analysis, target_sentiments)
     }
 
-    fn judge(&self, terms: Vec<SentimentTerm>) -> Sentiment {
-        self.lexicon
-            .judge(terms, self.negative_threshold, self.positive_threshold)
+    fn judge(&self, evidence: Vec<Evidence>, texts: [&str; 2]) -> Sentiment {
+        self.lexicon.judge(
+            evidence,
+            texts,
+            self.negative_threshold,
+            self.positive_threshold,
+        )
+    }
+
+    /// Number of features of the learned sentiment model (0 when the lexicon names none).
+    pub fn model_feature_count(&self) -> usize {
+        self.lexicon.model_features()
+    }
+
+    /// What the sentiment model's trainer (`examples/train_sentiment.rs`) needs of one text:
+    /// the lexicon's sum for it (title and body, without the model) and the model's feature
+    /// keys (`w:…`, `c:…`; see the `model` module), extracted exactly as analysis does.
+    #[doc(hidden)]
+    pub fn model_inputs(&self, title: &str, body: &str) -> (f32, Vec<String>) {
+        let title = normalize(title);
+        let body = normalize(body);
+        let t = FieldText::new(&self.jieba, Field::Title, &title);
+        let b = FieldText::new(&self.jieba, Field::Body, &body);
+        let lexicon_sum: f32 = [
+            self.lexicon.terms(&t.words, true),
+            self.lexicon.terms(&b.words, false),
+        ]
+        .iter()
+        .flatten()
+        .map(|p| p.ev.contribution())
+        .sum();
+        let mut keys = Vec::new();
+        model::feature_keys(t.text, &t.words, &mut keys);
+        model::feature_keys(b.text, &b.words, &mut keys);
+        (lexicon_sum, keys)
+    }
+
+    /// Every file this analyzer read (user dictionaries, lexicon, model, risk rules), in that
+    /// order. The entities came from the caller, not from a file read here.
+    pub fn files(&self) -> Vec<&Path> {
+        self.files.iter().map(|f| f.path.as_path()).collect()
+    }
+
+    /// The files of [`Analyzer::files`] whose modification time or length differs from when
+    /// this analyzer read them (or that appeared or disappeared). Only `stat`s them: cheap
+    /// enough to poll every few seconds.
+    pub fn changed_files(&self) -> Vec<&Path> {
+        self.files
+            .iter()
+            .filter(|f| f.changed())
+            .map(|f| f.path.as_path())
+            .collect()
     }
 
     /// Number of risk categories loaded (0 when no rules file was found).

@@ -38,50 +38,98 @@ pub const KEPT_FULLWIDTH: [char; 7] = ['，', '！', '？', '；', '：', '（',
 /// assert_eq!(yuqing_text::normalize("恆信消費"), "恒信消费");
 /// ```
 pub fn normalize(text: &str) -> String {
-    if already_normal(text) {
-        return text.to_string();
+    match check(text) {
+        Check::Normal => text.to_string(),
+        Check::WhitespaceOnly => collapse_whitespace(text),
+        Check::Other => run(text, None),
     }
-    run(text, None)
 }
 
-/// Whether `normalize` would return `text` unchanged, checked in one cheap pass: every
-/// character NFKC-stable (or kept punctuation), none that fast2s may convert, no invisible or
-/// control character, whitespace only single ASCII spaces between other characters, and no
-/// combining mark (NFKC could compose it with its base).
-fn already_normal(text: &str) -> bool {
+/// What `normalize` has to do to a text.
+#[derive(Debug, PartialEq, Eq)]
+enum Check {
+    /// Nothing.
+    Normal,
+    /// Only collapse whitespace (and control characters, which become spaces) and trim.
+    WhitespaceOnly,
+    /// The full pipeline.
+    Other,
+}
+
+fn check(text: &str) -> Check {
+    let mut spaces_only = true;
+    let mut normal = true;
     let mut prev_space = true; // no leading space
     for c in text.chars() {
         if c == ' ' {
             if prev_space {
-                return false;
+                normal = false;
             }
             prev_space = true;
             continue;
         }
-        prev_space = false;
         if c.is_ascii() {
             if c.is_ascii_control() {
-                return false;
+                normal = false;
+                prev_space = true;
+            } else {
+                prev_space = false;
             }
             continue;
         }
         if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
             if may_convert(c) {
-                return false;
+                return Check::Other;
             }
+            prev_space = false;
             continue;
         }
-        if c.is_whitespace()
-            || is_invisible(c)
-            || c.is_control()
+        if c.is_whitespace() || c.is_control() {
+            // Non-ASCII whitespace (U+3000, NBSP …) or controls: NFKC or the control rule
+            // makes them spaces, then they collapse.
+            if is_invisible(c) {
+                return Check::Other;
+            }
+            normal = false;
+            prev_space = true;
+            continue;
+        }
+        if is_invisible(c)
             || unicode_normalization::char::is_combining_mark(c)
             || !(nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c))
             || may_convert(c)
         {
-            return false;
+            spaces_only = false;
+            break;
+        }
+        prev_space = false;
+    }
+    if !spaces_only {
+        Check::Other
+    } else if normal && (!prev_space || text.is_empty()) {
+        Check::Normal
+    } else {
+        Check::WhitespaceOnly
+    }
+}
+
+/// `normalize` of a text whose only departures from normal form are whitespace and control
+/// characters: each run of them becomes one space, the ends are trimmed.
+fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c.is_control() {
+            pending = !out.is_empty();
+        } else {
+            if pending {
+                out.push(' ');
+                pending = false;
+            }
+            out.push(c);
         }
     }
-    !prev_space || text.is_empty()
+    out
 }
 
 /// [`normalize`], plus the map from offsets in the result back to the original text.
@@ -174,6 +222,19 @@ fn run(text: &str, mut spans: Option<&mut Vec<(usize, usize, usize)>>) -> String
     while let Some((i, c)) = chars.next() {
         let c = if c.is_control() { ' ' } else { c };
         let mut end = i + text[i..].chars().next().map_or(0, char::len_utf8);
+        // The common case: a stable character with no combining mark after it.
+        let mark_follows = chars.peek().is_some_and(|&(_, m)| {
+            (m as u32) >= 0x300
+                && !('\u{4E00}'..='\u{9FFF}').contains(&m)
+                && unicode_normalization::char::is_combining_mark(m)
+        });
+        if !mark_follows && (nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c)) {
+            folded.push(c);
+            if mapping {
+                origin.push((i, end));
+            }
+            continue;
+        }
         cluster.clear();
         cluster.push(c);
         while let Some(&(j, m)) = chars.peek() {
@@ -384,6 +445,26 @@ mod tests {
         for s in samples {
             let once = normalize(s);
             assert_eq!(normalize(&once), once, "input {s:?}");
+        }
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_full_pipeline() {
+        for text in [
+            "",
+            " ",
+            "恒信消费金融",
+            "第一段。\n\n第二段，  有空格\t和制表符\r\n",
+            "  前后空白  ",
+            "全角空格\u{3000}\u{3000}和不换行\u{a0}空格",
+            "控制\u{7}字符",
+            "ASCII  text\nwith lines",
+            "恆信\n消費",
+            "零宽\u{200B}空格\n",
+            "ＡＢＣ\n１２３",
+            "e\u{301}\n",
+        ] {
+            assert_eq!(normalize(text), run(text, None), "{text:?}");
         }
     }
 }

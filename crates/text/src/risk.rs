@@ -245,6 +245,11 @@ impl RiskRules {
         let mut cat_evidence: Vec<Vec<&str>> = vec![Vec::new(); self.categories.len()];
         let mut dim_evidence: Vec<Vec<&str>> = vec![Vec::new(); Dimension::ALL.len()];
         for text in fields {
+            // Overlapping matches, minus those strictly inside another (催收 in 暴力催收).
+            let all: Vec<aho_corasick::Match> = terms.find_overlapping_iter(*text).collect();
+            if all.is_empty() {
+                continue; // most texts: no term, so no exclusion to look for either
+            }
             let excluded: Vec<(usize, usize, usize)> = match &self.excludes {
                 Some(x) => x
                     .find_overlapping_iter(*text)
@@ -256,8 +261,6 @@ impl RiskRules {
                     .collect(),
                 None => Vec::new(),
             };
-            // Overlapping matches, minus those strictly inside another (催收 in 暴力催收).
-            let all: Vec<aho_corasick::Match> = terms.find_overlapping_iter(*text).collect();
             let mut kept: Vec<&aho_corasick::Match> = all
                 .iter()
                 .filter(|m| {

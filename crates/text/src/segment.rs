@@ -95,6 +95,8 @@ pub(crate) struct Word<'a> {
     pub text: &'a str,
     pub start: usize,
     pub end: usize,
+    /// [`is_word`] of `text`, computed once.
+    pub meaningful: bool,
 }
 
 /// Cut `text` in jieba's default mode with HMM; every byte of `text` is covered by exactly one
@@ -107,6 +109,7 @@ pub(crate) fn cut<'a>(jieba: &Jieba, text: &'a str) -> Vec<Word<'a>> {
             text: t.word,
             start: t.byte_start,
             end: t.byte_end,
+            meaningful: is_word(t.word),
         })
         .collect()
 }
@@ -114,11 +117,44 @@ pub(crate) fn cut<'a>(jieba: &Jieba, text: &'a str) -> Vec<Word<'a>> {
 /// Whether a token carries meaning: it contains a letter, digit or ideograph, or an emoji.
 /// Tokens of only whitespace, punctuation or other symbols are not words.
 pub(crate) fn is_word(token: &str) -> bool {
-    token.chars().any(|c| {
-        c.is_ascii_alphanumeric()
-            || ('\u{4E00}'..='\u{9FFF}').contains(&c)
-            || (!c.is_ascii() && (c.is_alphanumeric() || is_emoji(c)))
-    })
+    token.chars().any(is_word_char)
+}
+
+#[inline]
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+        return true;
+    }
+    // The commonest Chinese punctuation, answered without the Unicode tables.
+    if matches!(
+        c,
+        '，' | '。'
+            | '、'
+            | '；'
+            | '：'
+            | '？'
+            | '！'
+            | '“'
+            | '”'
+            | '‘'
+            | '’'
+            | '（'
+            | '）'
+            | '《'
+            | '》'
+            | '【'
+            | '】'
+            | '…'
+            | '—'
+            | '·'
+            | '\u{3000}'
+    ) {
+        return false;
+    }
+    c.is_alphanumeric() || is_emoji(c)
 }
 
 /// Pictographic characters worth indexing (a rough, dependency-free approximation of

@@ -1,4 +1,5 @@
-//! Lexicon sentiment (v1): weighted terms, negation and degree words over jieba tokens.
+//! Sentiment: a lexicon (weighted terms, negation, degree and contrast words over jieba tokens)
+//! plus an optional learned model, added into one explained sum.
 //!
 //! # Lexicon file
 //!
@@ -54,18 +55,42 @@
 //!   (`味道不错，但是送得太慢`: the complaint outweighs the praise);
 //! * **title:** × `title_factor`.
 //!
+//! # Learned model
+//!
+//! An optional `[model]` table names the learned model (see `crate::model` for the features
+//! and the file, and `examples/train_sentiment.rs` for the training):
+//!
+//! ```toml
+//! [model]
+//! file = "sentiment-model.tsv"   # relative to the lexicon file
+//! weight = 1.0                   # scale of its contributions (0: off)
+//! evidence_features = 5          # features listed one by one per judgement
+//! objective_factor = 0.25        # its weight in a document without any subjective cue
+//! subjective_cues = ["我", "！"]  # cues of personal, spoken register
+//! ```
+//!
+//! Each occurrence of a feature the model knows adds `weight × w / n` (`n`: the document's
+//! feature occurrences; a feature occurring k times shares its weight among them) to the same
+//! sum, in the same units as the terms, at its position (so per-entity attribution treats it
+//! like a term). A judgement lists the lexicon terms, then the `evidence_features` strongest
+//! model features (modifier `模型`) and one `模型:其余特征` entry with the rest: the listed
+//! contributions always add up to the sum. The model learned from reviews, where nearly every
+//! text judges; in a document containing none of `subjective_cues` (news register) its
+//! contributions are multiplied by `objective_factor` (modifier `客观语体×0.25`).
+//!
 //! The score is `tanh(sum / squash)`, in `[-1, 1]`; the label comes from the thresholds.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
-use yuqing_model::{Sentiment, SentimentLabel, SentimentTerm};
+use yuqing_model::{Field, Sentiment, SentimentLabel, SentimentTerm};
 
 use crate::error::TextError;
 use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::model::{self, SentimentModel};
 use crate::normalize::normalize;
-use crate::segment::{Word, is_word};
+use crate::segment::Word;
 
 /// Default `squash`: `score = tanh(sum / squash)`; one strong term (-3) alone scores ≈ -0.64.
 pub const DEFAULT_SQUASH: f32 = 4.0;
@@ -85,6 +110,20 @@ pub const DEFAULT_CONTRAST_BEFORE_FACTOR: f32 = 0.5;
 pub const DEFAULT_CONTRAST_AFTER_FACTOR: f32 = 1.5;
 /// Longest run of jieba tokens one lexicon term may span.
 pub const MAX_TERM_TOKENS: usize = 4;
+/// Default `[model] weight`: the learned model's contributions count as trained.
+pub const DEFAULT_MODEL_WEIGHT: f32 = 1.0;
+/// Default `[model] evidence_features`: model features listed one by one in a judgement (the
+/// rest are summed into one [`MODEL_REST`] entry).
+pub const DEFAULT_MODEL_EVIDENCE_FEATURES: usize = 5;
+/// Modifier that marks an evidence entry from the learned model.
+pub const MODEL_MODIFIER: &str = "模型";
+/// Default `[model] objective_factor`: the model's weight in a document without any subjective
+/// cue (news register).
+pub const DEFAULT_OBJECTIVE_FACTOR: f32 = 0.25;
+/// Modifier on model evidence damped by the register gate.
+pub const OBJECTIVE_MODIFIER: &str = "客观语体";
+/// Term of the evidence entry summing the model features not listed one by one.
+pub const MODEL_REST: &str = "模型:其余特征";
 
 const MAX_TERM_WEIGHT: f32 = 5.0;
 const MAX_DEGREE: f32 = 5.0;
@@ -105,6 +144,26 @@ struct LexiconFile {
     negative: TermsFile,
     #[serde(default)]
     positive: TermsFile,
+    model: Option<ModelFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    file: String,
+    weight: Option<f32>,
+    evidence_features: Option<usize>,
+    #[serde(default)]
+    subjective_cues: Vec<String>,
+    objective_factor: Option<f32>,
+}
+
+/// How the model is gated by register: its contributions are multiplied by `objective_factor`
+/// in a document that contains none of the subjective cues.
+#[derive(Debug)]
+struct Register {
+    cues: Option<aho_corasick::AhoCorasick>,
+    objective_factor: f32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +218,9 @@ pub(crate) struct Lexicon {
     prefixes: FxHashSet<String>,
     /// First characters of negation and degree words (for splitting fused tokens).
     modifier_first: FxHashSet<char>,
+    /// Bitmap over the BMP of the first characters of every entry: a token (or a suffix)
+    /// starting with any other character cannot be or start an entry, without a hash lookup.
+    entry_first: Vec<u64>,
     max_entry_bytes: usize,
     squash: f32,
     title_factor: f32,
@@ -168,13 +230,47 @@ pub(crate) struct Lexicon {
     degree_window: usize,
     contrast_before_factor: f32,
     contrast_after_factor: f32,
+    /// The learned model, its scale and how many of its features a judgement lists.
+    model: Option<(SentimentModel, f32, usize)>,
+    register: Register,
+    /// The model file, when the lexicon names one.
+    pub(crate) model_path: Option<std::path::PathBuf>,
 }
 
-/// A sentiment term found in a field, with where it starts (byte offset in the field text).
+/// A piece of sentiment evidence found in a field, with where it starts (byte offset in the
+/// field text).
 #[derive(Debug, Clone)]
 pub(crate) struct PlacedTerm {
     pub start: usize,
-    pub term: SentimentTerm,
+    pub ev: Evidence,
+}
+
+/// A lexicon term (with its modifiers) or one occurrence of a model feature.
+#[derive(Debug, Clone)]
+pub(crate) enum Evidence {
+    Term(SentimentTerm),
+    Model(ModelHit),
+}
+
+impl Evidence {
+    pub(crate) fn contribution(&self) -> f32 {
+        match self {
+            Evidence::Term(t) => t.contribution,
+            Evidence::Model(m) => m.contribution,
+        }
+    }
+}
+
+/// One occurrence of a model feature: where its text is, its model weight and what it adds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ModelHit {
+    pub field: Field,
+    pub start: u32,
+    pub end: u32,
+    pub weight: f32,
+    pub contribution: f32,
+    /// Damped by the register gate (no subjective cue in the document).
+    pub objective: bool,
 }
 
 impl Lexicon {
@@ -309,6 +405,74 @@ impl Lexicon {
             add("positive.terms", w, Entry::Term(v))?;
         }
 
+        let model = match &file.model {
+            None => None,
+            Some(m) => {
+                let weight = m.weight.unwrap_or(DEFAULT_MODEL_WEIGHT);
+                if !(weight.is_finite() && (0.0..=5.0).contains(&weight)) {
+                    return Err(err(
+                        "model.weight".into(),
+                        format!("must be in [0, 5], got {weight}"),
+                    ));
+                }
+                let evidence = m
+                    .evidence_features
+                    .unwrap_or(DEFAULT_MODEL_EVIDENCE_FEATURES);
+                if evidence > 50 {
+                    return Err(err(
+                        "model.evidence_features".into(),
+                        format!("must be at most 50, got {evidence}"),
+                    ));
+                }
+                if m.file.trim().is_empty() {
+                    return Err(err("model.file".into(), "empty path".into()));
+                }
+                let model_path = path.parent().unwrap_or(Path::new("")).join(&m.file);
+                Some((model_path, weight, evidence))
+            }
+        };
+        let register = match &file.model {
+            None => Register {
+                cues: None,
+                objective_factor: 1.0,
+            },
+            Some(m) => {
+                let f = m.objective_factor.unwrap_or(DEFAULT_OBJECTIVE_FACTOR);
+                if !(f.is_finite() && (0.0..=1.0).contains(&f)) {
+                    return Err(err(
+                        "model.objective_factor".into(),
+                        format!("must be in [0, 1], got {f}"),
+                    ));
+                }
+                for c in &m.subjective_cues {
+                    if c.is_empty() || normalize(c) != *c {
+                        return Err(err(
+                            format!("model.subjective_cues.{c}"),
+                            format!("empty or not normalized: write {:?}", normalize(c)),
+                        ));
+                    }
+                }
+                let cues = if m.subjective_cues.is_empty() {
+                    None
+                } else {
+                    Some(
+                        aho_corasick::AhoCorasick::new(&m.subjective_cues)
+                            .map_err(|e| err("model.subjective_cues".into(), e.to_string()))?,
+                    )
+                };
+                Register {
+                    cues,
+                    objective_factor: f,
+                }
+            }
+        };
+        let (model, model_path) = match model {
+            None => (None, None),
+            Some((p, weight, evidence)) => {
+                (Some((SentimentModel::load(&p)?, weight, evidence)), Some(p))
+            }
+        };
+
         let max_entry_bytes = entries.keys().map(String::len).max().unwrap_or(0);
         let mut prefixes = FxHashSet::default();
         for k in entries.keys() {
@@ -316,6 +480,15 @@ impl Lexicon {
                 prefixes.insert(k[..i].to_string());
             }
             prefixes.insert(k.clone());
+        }
+        let mut entry_first = vec![0u64; 0x10000 / 64];
+        for k in entries.keys() {
+            if let Some(c) = k.chars().next() {
+                let u = c as usize;
+                if u < 0x10000 {
+                    entry_first[u / 64] |= 1 << (u % 64);
+                }
+            }
         }
         let modifier_first = entries
             .iter()
@@ -326,6 +499,7 @@ impl Lexicon {
             entries,
             prefixes,
             modifier_first,
+            entry_first,
             max_entry_bytes,
             squash,
             title_factor,
@@ -335,7 +509,15 @@ impl Lexicon {
             degree_window,
             contrast_before_factor: cb,
             contrast_after_factor: ca,
+            model,
+            register,
+            model_path,
         })
+    }
+
+    /// Number of features of the learned model (0 without one).
+    pub(crate) fn model_features(&self) -> usize {
+        self.model.as_ref().map_or(0, |(m, _, _)| m.len())
     }
 
     /// Number of negative and positive terms.
@@ -366,7 +548,8 @@ impl Lexicon {
         let mut terms = self.terms(title, true);
         terms.extend(self.terms(body, false));
         self.judge(
-            terms.into_iter().map(|t| t.term).collect(),
+            terms.into_iter().map(|t| t.ev).collect(),
+            ["", ""],
             negative_threshold,
             positive_threshold,
         )
@@ -380,14 +563,96 @@ impl Lexicon {
         out
     }
 
-    /// Score and label from evidence terms.
+    /// The learned model's evidence for a document, appended to each field's placed terms:
+    /// every occurrence of a feature the model knows, contributing `scale × weight / √n` (`n`:
+    /// feature occurrences in both fields; see [`crate::model`]). Nothing without a model.
+    pub(crate) fn add_model_evidence(
+        &self,
+        fields: [(&str, &[Word<'_>]); 2],
+        out: &mut [Vec<PlacedTerm>; 2],
+    ) {
+        let Some((model, scale, _)) = &self.model else {
+            return;
+        };
+        // Known features' occurrences: (hash, field, start, end, weight).
+        let mut hits: Vec<(u64, u8, u32, u32, f32)> = Vec::new();
+        let mut n = 0usize;
+        for (k, (text, words)) in fields.iter().enumerate() {
+            model::for_each_feature(text, words, |_, s, e, h| {
+                n += 1;
+                if let Some(w) = model.weight(h) {
+                    hits.push((h, k as u8, s as u32, e as u32, w));
+                }
+            });
+        }
+        if hits.is_empty() {
+            return;
+        }
+        // Register: a document with no subjective cue reads as news; the model, trained on
+        // reviews, weighs less there.
+        let objective = self
+            .register
+            .cues
+            .as_ref()
+            .is_some_and(|cues| !fields.iter().any(|(text, _)| cues.find(*text).is_some()));
+        let gate = if objective {
+            self.register.objective_factor
+        } else {
+            1.0
+        };
+        let norm = gate * scale / model.norm.divisor(n);
+        // With binary features a feature counts once: its occurrences share its weight.
+        let mut shares: Vec<u32> = vec![1; hits.len()];
+        if model.norm.binary {
+            let mut order: Vec<u32> = (0..hits.len() as u32).collect();
+            order.sort_unstable_by_key(|&i| hits[i as usize].0);
+            for run in order.chunk_by(|&a, &b| hits[a as usize].0 == hits[b as usize].0) {
+                for &i in run {
+                    shares[i as usize] = run.len() as u32;
+                }
+            }
+        }
+        for (&(_, k, start, end, w), &c) in hits.iter().zip(&shares) {
+            let field = if k == 0 { Field::Title } else { Field::Body };
+            out[k as usize].push(PlacedTerm {
+                start: start as usize,
+                ev: Evidence::Model(ModelHit {
+                    field,
+                    start,
+                    end,
+                    weight: w,
+                    contribution: w * norm / c as f32,
+                    objective,
+                }),
+            });
+        }
+    }
+
+    /// Score and label from evidence: the sum of every contribution, squashed. The result lists
+    /// the lexicon terms in text order, then the model's strongest features (at most
+    /// `[model] evidence_features`, identical texts merged, in text order) and one
+    /// [`MODEL_REST`] entry summing the other model features, so the listed contributions
+    /// always add up to the score's sum. `texts` are the normalized title and body the model
+    /// evidence points into.
     pub(crate) fn judge(
         &self,
-        terms: Vec<SentimentTerm>,
+        evidence: Vec<Evidence>,
+        texts: [&str; 2],
         negative_threshold: f32,
         positive_threshold: f32,
     ) -> Sentiment {
-        let sum: f32 = terms.iter().map(|t| t.contribution).sum();
+        let sum: f32 = evidence.iter().map(Evidence::contribution).sum();
+        let mut terms = Vec::with_capacity(evidence.len().min(16));
+        let mut hits: Vec<ModelHit> = Vec::new();
+        for e in evidence {
+            match e {
+                Evidence::Term(t) => terms.push(t),
+                Evidence::Model(m) => hits.push(m),
+            }
+        }
+        if !hits.is_empty() {
+            self.list_model_evidence(hits, texts, &mut terms);
+        }
         let score = (sum / self.squash).tanh().clamp(-1.0, 1.0);
         let label = if score <= negative_threshold {
             SentimentLabel::Negative
@@ -403,6 +668,79 @@ impl Lexicon {
         }
     }
 
+    fn list_model_evidence(
+        &self,
+        mut hits: Vec<ModelHit>,
+        texts: [&str; 2],
+        terms: &mut Vec<SentimentTerm>,
+    ) {
+        let listed = self
+            .model
+            .as_ref()
+            .map_or(0, |(_, _, k)| *k)
+            .min(hits.len());
+        let by_strength = |a: &ModelHit, b: &ModelHit| {
+            b.contribution
+                .abs()
+                .total_cmp(&a.contribution.abs())
+                .then((a.field as u8, a.start).cmp(&(b.field as u8, b.start)))
+        };
+        if listed > 0 && listed < hits.len() {
+            hits.select_nth_unstable_by(listed - 1, by_strength);
+        }
+        let gate = if hits.first().is_some_and(|m| m.objective) {
+            Some(format!(
+                "{OBJECTIVE_MODIFIER}×{}",
+                fmt_factor(self.register.objective_factor)
+            ))
+        } else {
+            None
+        };
+        let (top, rest) = hits.split_at_mut(listed);
+        top.sort_by_key(|m| (m.field as u8, m.start, m.end));
+        // Merge identical texts (a word and the bigram it is, or repeats): one entry each.
+        // (text, summed weight, summed contribution, distinct places)
+        type Merged<'t> = (&'t str, f32, f32, Vec<(Field, u32)>);
+        let mut merged: Vec<Merged<'_>> = Vec::new();
+        for m in top.iter() {
+            let text = &texts[m.field as usize][m.start as usize..m.end as usize];
+            match merged.iter_mut().find(|(t, ..)| *t == text) {
+                Some((_, w, c, at)) => {
+                    *w += m.weight;
+                    *c += m.contribution;
+                    if !at.contains(&(m.field, m.start)) {
+                        at.push((m.field, m.start));
+                    }
+                }
+                None => merged.push((text, m.weight, m.contribution, vec![(m.field, m.start)])),
+            }
+        }
+        for (text, weight, contribution, at) in merged {
+            let mut modifiers = vec![MODEL_MODIFIER.to_string()];
+            if at.len() > 1 {
+                modifiers.push(format!("×{}", at.len()));
+            }
+            modifiers.extend(gate.clone());
+            terms.push(SentimentTerm {
+                term: text.to_string(),
+                weight,
+                contribution,
+                modifiers,
+            });
+        }
+        if !rest.is_empty() {
+            terms.push(SentimentTerm {
+                term: MODEL_REST.to_string(),
+                weight: 0.0,
+                contribution: rest.iter().map(|m| m.contribution).sum(),
+                modifiers: [MODEL_MODIFIER.to_string(), format!("特征数:{}", rest.len())]
+                    .into_iter()
+                    .chain(gate)
+                    .collect(),
+            });
+        }
+    }
+
     /// Turn tokens into units: lexicon matches (longest first), boundaries and other words.
     fn units(&self, words: &[Word<'_>]) -> (Vec<Unit>, Vec<usize>) {
         let mut units = Vec::with_capacity(words.len());
@@ -411,7 +749,7 @@ impl Lexicon {
         let mut concat = String::new();
         while i < words.len() {
             let w = words[i].text;
-            if !is_word(w) {
+            if !words[i].meaningful {
                 if let Some(sentence_end) = boundary(w) {
                     units.push(Unit::Boundary(sentence_end));
                     starts.push(words[i].start);
@@ -422,16 +760,16 @@ impl Lexicon {
             // Longest run of tokens i..j whose concatenation is a lexicon entry.
             let mut found: Option<(usize, Entry)> = None;
             concat.clear();
-            for (j, next) in words.iter().enumerate().skip(i).take(MAX_TERM_TOKENS) {
+            let may_start = w.chars().next().is_some_and(|c| self.may_start(c));
+            let run = if may_start { MAX_TERM_TOKENS } else { 0 };
+            for (j, next) in words.iter().enumerate().skip(i).take(run) {
                 concat.push_str(next.text);
-                if concat.len() > self.max_entry_bytes {
+                // Every entry is in `prefixes`: one lookup settles most tokens.
+                if concat.len() > self.max_entry_bytes || !self.prefixes.contains(concat.as_str()) {
                     break;
                 }
                 if let Some(&e) = self.entries.get(concat.as_str()) {
                     found = Some((j + 1, e));
-                }
-                if !self.prefixes.contains(concat.as_str()) {
-                    break;
                 }
             }
             match found {
@@ -442,7 +780,9 @@ impl Lexicon {
                     i = end;
                 }
                 None => {
-                    match self.split_fused(w) {
+                    // A fused modifier starts with an entry's first character.
+                    let fused = if may_start { self.split_fused(w) } else { None };
+                    match fused {
                         Some((modifier, m, term, t)) => {
                             units.push(Unit::Entry(modifier.to_string(), m));
                             starts.push(words[i].start);
@@ -477,6 +817,13 @@ impl Lexicon {
     /// The longest proper suffix (two characters or more) of a token of three characters or
     /// more that is a sentiment term: jieba keeps some phrases whole (`态度恶劣`, `服务态度差`)
     /// whose last word is the judgement. Returns its byte offset in the token.
+    /// Whether some entry starts with `c` (always true outside the BMP: not tracked).
+    #[inline]
+    fn may_start(&self, c: char) -> bool {
+        let u = c as usize;
+        u >= 0x10000 || self.entry_first[u / 64] >> (u % 64) & 1 == 1
+    }
+
     fn term_suffix<'w>(&self, token: &'w str) -> Option<(usize, &'w str, Entry)> {
         let mut offsets = token.char_indices().map(|(k, _)| k).skip(1);
         token.chars().nth(2)?; // three characters or more
@@ -486,6 +833,9 @@ impl Lexicon {
                 return None;
             }
             let tail = &token[k..];
+            if !tail.chars().next().is_some_and(|c| self.may_start(c)) {
+                return None;
+            }
             match self.entries.get(tail) {
                 Some(&e @ Entry::Term(_)) => Some((k, tail, e)),
                 _ => None,
@@ -610,12 +960,12 @@ impl Lexicon {
             }
             out.push(PlacedTerm {
                 start: starts[k],
-                term: SentimentTerm {
+                ev: Evidence::Term(SentimentTerm {
                     term: term.clone(),
                     weight: *weight,
                     contribution,
                     modifiers,
-                },
+                }),
             });
         }
     }
@@ -701,6 +1051,7 @@ words = ["不", "没有"]
                 text: tok,
                 start: pos,
                 end: pos + tok.len(),
+                meaningful: crate::segment::is_word(tok),
             });
             pos += tok.len() + 1;
         }

@@ -15,29 +15,24 @@ pub const NEAR_DUPLICATE_BITS: u32 = 3;
 
 /// SimHash of a sequence of words; 0 when there are none.
 pub(crate) fn simhash<'a>(words: impl Iterator<Item = &'a str>) -> u64 {
-    // Term frequencies of the features: sort the hashes, count runs.
-    let mut hashes: Vec<u64> = words
-        .filter(|w| w.chars().nth(1).is_some()) // single characters: mostly function words
-        .map(|w| mix(fnv1a(w.as_bytes())))
-        .collect();
-    if hashes.is_empty() {
+    // A feature occurring n times adds ±n to each bit: the same as ±1 per occurrence.
+    let mut counts = [0i32; 64];
+    let mut any = false;
+    let table = sign_table();
+    for w in words.filter(|w| w.chars().nth(1).is_some()) {
+        // single characters: mostly function words
+        any = true;
+        let feature = mix(fnv1a(w.as_bytes()));
+        // +1 for a set bit, -1 for a clear one: eight bits at a time from a table.
+        for (byte, lanes) in counts.chunks_exact_mut(8).enumerate() {
+            let signs = &table[(feature >> (8 * byte)) as u8 as usize];
+            for (c, s) in lanes.iter_mut().zip(signs) {
+                *c += s;
+            }
+        }
+    }
+    if !any {
         return 0;
-    }
-    hashes.sort_unstable();
-    let mut tf: Vec<(u64, i32)> = Vec::with_capacity(hashes.len());
-    for h in hashes {
-        match tf.last_mut() {
-            Some((last, n)) if *last == h => *n += 1,
-            _ => tf.push((h, 1)),
-        }
-    }
-    let mut counts = [0i64; 64];
-    for (feature, n) in tf {
-        let w = i64::from(n);
-        for (bit, c) in counts.iter_mut().enumerate() {
-            // +w for a set bit, -w for a clear one, without a branch.
-            *c += w * (((feature >> bit) & 1) as i64 * 2 - 1);
-        }
     }
     let mut out = 0u64;
     for (bit, c) in counts.iter().enumerate() {
@@ -47,6 +42,20 @@ pub(crate) fn simhash<'a>(words: impl Iterator<Item = &'a str>) -> u64 {
     }
     // A document whose bits all cancel would read as "no hash": keep it distinct from empty.
     if out == 0 { 1 } else { out }
+}
+
+/// For each byte value, the ±1 of each of its eight bits (least significant first).
+fn sign_table() -> &'static [[i32; 8]; 256] {
+    static TABLE: std::sync::OnceLock<[[i32; 8]; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [[0i32; 8]; 256];
+        for (b, row) in t.iter_mut().enumerate() {
+            for (bit, v) in row.iter_mut().enumerate() {
+                *v = if b >> bit & 1 == 1 { 1 } else { -1 };
+            }
+        }
+        t
+    })
 }
 
 /// Number of differing bits.
@@ -63,7 +72,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

@@ -33,57 +33,78 @@ const LONG_SUBWORD_MAX_CHARS: usize = 32;
 /// `body`), so highlight offsets and mention offsets refer to the same string.
 #[derive(Clone)]
 pub struct JiebaTokenizer {
-    jieba: Arc<Jieba>,
+    source: Source,
+}
+
+/// Where a tokenizer's jieba comes from.
+#[derive(Clone)]
+enum Source {
+    /// One analyzer's, for the tokenizer's lifetime.
+    Fixed(Arc<Jieba>),
+    /// A [`SharedAnalyzer`](crate::SharedAnalyzer)'s current one, looked up per text.
+    Live(Arc<arc_swap::ArcSwap<crate::Analyzer>>),
 }
 
 impl JiebaTokenizer {
     pub(crate) fn new(jieba: Arc<Jieba>) -> JiebaTokenizer {
-        JiebaTokenizer { jieba }
+        JiebaTokenizer {
+            source: Source::Fixed(jieba),
+        }
+    }
+
+    pub(crate) fn live(current: Arc<arc_swap::ArcSwap<crate::Analyzer>>) -> JiebaTokenizer {
+        JiebaTokenizer {
+            source: Source::Live(current),
+        }
     }
 
     /// The tokens this tokenizer emits for `text`, collected (handy outside tantivy).
     pub fn tokens(&self, text: &str) -> Vec<Token> {
-        let mut out = Vec::new();
-        let push = |out: &mut Vec<Token>, from: usize, to: usize| {
-            out.push(Token {
-                offset_from: from,
-                offset_to: to,
-                position: out.len(),
-                text: text[from..to].to_string(),
-                position_length: 1,
-            });
-        };
-        for t in self.jieba.cut_for_search(text, true) {
-            if !is_word(t.word) {
-                continue;
-            }
-            debug_assert_eq!(&text[t.byte_start..t.byte_end], t.word);
-            // jieba's search mode adds the 2- and 3-character dictionary words inside a long
-            // word; add the longer ones too, so `恒信消费金融` is found inside the full name.
-            let chars = t.end - t.start;
-            if chars > LONG_SUBWORD_MIN_CHARS
-                && chars <= LONG_SUBWORD_MAX_CHARS
-                && !t.word.is_ascii()
-            {
-                let bounds: Vec<usize> = t
-                    .word
-                    .char_indices()
-                    .map(|(i, _)| i)
-                    .chain([t.word.len()])
-                    .collect();
-                for len in LONG_SUBWORD_MIN_CHARS..chars {
-                    for start in 0..=chars - len {
-                        let (a, b) = (bounds[start], bounds[start + len]);
-                        if self.jieba.has_word(&t.word[a..b]) {
-                            push(&mut out, t.byte_start + a, t.byte_start + b);
-                        }
+        match &self.source {
+            Source::Fixed(jieba) => tokens(jieba, text),
+            Source::Live(current) => tokens(&current.load().jieba, text),
+        }
+    }
+}
+
+fn tokens(jieba: &Jieba, text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let push = |out: &mut Vec<Token>, from: usize, to: usize| {
+        out.push(Token {
+            offset_from: from,
+            offset_to: to,
+            position: out.len(),
+            text: text[from..to].to_string(),
+            position_length: 1,
+        });
+    };
+    for t in jieba.cut_for_search(text, true) {
+        if !is_word(t.word) {
+            continue;
+        }
+        debug_assert_eq!(&text[t.byte_start..t.byte_end], t.word);
+        // jieba's search mode adds the 2- and 3-character dictionary words inside a long
+        // word; add the longer ones too, so `恒信消费金融` is found inside the full name.
+        let chars = t.end - t.start;
+        if chars > LONG_SUBWORD_MIN_CHARS && chars <= LONG_SUBWORD_MAX_CHARS && !t.word.is_ascii() {
+            let bounds: Vec<usize> = t
+                .word
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([t.word.len()])
+                .collect();
+            for len in LONG_SUBWORD_MIN_CHARS..chars {
+                for start in 0..=chars - len {
+                    let (a, b) = (bounds[start], bounds[start + len]);
+                    if jieba.has_word(&t.word[a..b]) {
+                        push(&mut out, t.byte_start + a, t.byte_start + b);
                     }
                 }
             }
-            push(&mut out, t.byte_start, t.byte_end);
         }
-        out
+        push(&mut out, t.byte_start, t.byte_end);
     }
+    out
 }
 
 impl std::fmt::Debug for JiebaTokenizer {
