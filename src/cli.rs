@@ -428,23 +428,46 @@ fn status(cli: &Cli, json: bool) -> Result<()> {
         ));
     }
     let store = Store::open_read_only(&db)?;
-    let states = store.source_states()?;
+    // Health here includes `stale`: polls succeed but nothing new has come for
+    // `stale_factor` times the source's usual gap between new items.
+    let statuses = store.connector_statuses(chrono::Utc::now())?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&states)?);
+        let rows: Vec<serde_json::Value> = statuses
+            .iter()
+            .map(|c| {
+                let mut v = serde_json::to_value(&c.source).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("health".into(), c.health.as_str().into());
+                    o.insert("interval_secs".into(), c.interval_secs.into());
+                    o.insert("gaps_total".into(), c.gaps_total.into());
+                    o.insert(
+                        "last_new_item_at".into(),
+                        c.last_new_item_at.map(|t| t.to_rfc3339()).into(),
+                    );
+                    o.insert("stale_after_secs".into(), c.stale_after_secs.into());
+                    o.insert("inbound_queued".into(), c.inbound_queued.into());
+                }
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     println!(
-        "{:<28} {:<9} {:>6} {:>6} {:>5}  last error",
-        "source", "health", "docs", "polls", "fails"
+        "{:<28} {:<9} {:>6} {:>6} {:>5} {:>9}  last error",
+        "source", "health", "docs", "polls", "fails", "interval"
     );
-    for s in states {
+    for c in statuses {
+        let s = &c.source;
         println!(
-            "{:<28} {:<9} {:>6} {:>6} {:>5}  {}",
+            "{:<28} {:<9} {:>6} {:>6} {:>5} {:>9}  {}",
             s.id.as_str(),
-            s.health.as_str(),
+            c.health.as_str(),
             s.docs_total,
             s.polls_total,
             s.consecutive_failures,
+            c.interval_secs
+                .map_or("-".to_string(), |i| format!("{i:.0}s")),
             s.last_error.as_deref().unwrap_or("-")
         );
     }

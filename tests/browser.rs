@@ -209,6 +209,36 @@ async fn steps(c: &Client, base: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
 
+    // The dashboard: its weight (HTML, CSS, everything it loads) and time to first paint.
+    c.goto(&format!("{base}/"))
+        .await
+        .map_err(|e| e.to_string())?;
+    text_of(c, "h1").await;
+    let perf = c
+        .execute(
+            "const nav = performance.getEntriesByType('navigation')[0];
+             const res = performance.getEntriesByType('resource');
+             const paint = performance.getEntriesByType('paint')
+                 .find(p => p.name === 'first-contentful-paint');
+             return {
+               bytes: nav.decodedBodySize + res.reduce((n, r) => n + r.decodedBodySize, 0),
+               requests: 1 + res.length,
+               external: res.filter(r => !r.name.startsWith(location.origin)).length,
+               fcp_ms: paint ? paint.startTime : null,
+               dom_content_loaded_ms: nav.domContentLoadedEventEnd,
+               load_ms: nav.loadEventEnd,
+             };",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!("dashboard page weight and first render: {perf}");
+    assert_eq!(perf["external"], 0, "nothing loaded from elsewhere");
+    shot(c, "01b-dashboard").await;
+    c.goto(&format!("{base}/search"))
+        .await
+        .map_err(|e| e.to_string())?;
+
     // Search a Chinese word: the hits are highlighted and the facets count them.
     let q = c.find(Locator::Css("input[name=q]")).await.unwrap();
     q.send_keys("暴力催收").await.unwrap();

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use yuqing_index::{Hit, SearchOptions, SortOrder};
 use yuqing_model::{
     AliasKind, Dimension, DocId, Field, IncidentStatus, RuleKind, SentimentLabel, Severity,
-    SourceHealth,
 };
+use yuqing_store::connectors::ConnectorHealth;
 
 use crate::api::{self, IncidentDetail};
 use crate::auth::{
@@ -104,12 +104,13 @@ fn label_zh(label: &str) -> (&'static str, &'static str) {
     }
 }
 
-fn health_zh(h: SourceHealth) -> (&'static str, &'static str) {
+fn health_zh(h: ConnectorHealth) -> (&'static str, &'static str) {
     match h {
-        SourceHealth::Pending => ("待抓取", "neu"),
-        SourceHealth::Ok => ("正常", "pos"),
-        SourceHealth::Degraded => ("异常", "warn"),
-        SourceHealth::Failing => ("故障", "neg"),
+        ConnectorHealth::Pending => ("待抓取", "neu"),
+        ConnectorHealth::Ok => ("正常", "pos"),
+        ConnectorHealth::Degraded => ("异常", "warn"),
+        ConnectorHealth::Failing => ("故障", "neg"),
+        ConnectorHealth::Stale => ("停滞", "warn"),
     }
 }
 
@@ -1123,6 +1124,10 @@ pub struct SourceRow {
     pub failures: u32,
     /// Documents ever.
     pub docs: u64,
+    /// Poll interval in force (adaptive).
+    pub interval: String,
+    /// When something new last came.
+    pub last_new: String,
 }
 
 #[derive(Template)]
@@ -1135,14 +1140,21 @@ struct SourcesTemplate {
 /// `GET /sources`.
 pub async fn sources(State(st): State<AppState>, PageUser(a): PageUser) -> Response {
     let tz = st.inner().settings.timezone;
-    match blocking(&st, |s| Ok(s.store.source_states()?)).await {
-        Ok(states) => render(&SourcesTemplate {
+    match blocking(&st, |s| Ok(s.store.connector_statuses(Utc::now())?)).await {
+        Ok(statuses) => render(&SourcesTemplate {
             nav: Nav::new(&a, "sources"),
-            sources: states
+            sources: statuses
                 .iter()
-                .map(|s| {
-                    let (health, class) = health_zh(s.health);
+                .map(|c| {
+                    let s = &c.source;
+                    let (health, class) = health_zh(c.health);
                     SourceRow {
+                        interval: c
+                            .interval_secs
+                            .map_or(String::new(), |i| format!("{i:.0} 秒")),
+                        last_new: c
+                            .last_new_item_at
+                            .map_or(String::new(), |t| fmt_time(Some(t), tz)),
                         id: s.id.to_string(),
                         name: s.name.clone(),
                         channel: s.channel.clone(),

@@ -1454,3 +1454,71 @@ async fn search_page_shows_facets_a_chart_pages_and_export_links() {
     .await;
     assert!(page.contains("查询有误") && page.contains("括号"), "{page}");
 }
+
+#[tokio::test]
+async fn sources_page_shows_a_source_gone_quiet_as_stale_with_its_interval() {
+    use yuqing_store::connectors::ConnectorPoll;
+    use yuqing_store::{PollOutcome, PollResult, SourceInfo};
+    let fx = fixture();
+    let store = &fx.state.inner().store;
+    let id = SourceId("news/quiet".into());
+    store
+        .sync_sources(&[SourceInfo {
+            id: &id,
+            name: "安静的源",
+            kind: "feed",
+            channel: "news",
+            enabled: true,
+        }])
+        .unwrap();
+    // New items every 10 minutes ten hours ago, nothing since: five usual gaps have passed.
+    let t0 = Utc::now() - Duration::hours(10);
+    for i in 0..4 {
+        let at = t0 + Duration::minutes(10 * i);
+        store
+            .commit(
+                [],
+                &[PollOutcome {
+                    source_id: id.clone(),
+                    at,
+                    result: PollResult::Success {
+                        checkpoint: None,
+                        items: vec![],
+                        docs: 0,
+                    },
+                }],
+            )
+            .unwrap();
+        store
+            .record_connector_poll(
+                &id,
+                &ConnectorPoll {
+                    at,
+                    failure: None,
+                    items: 5,
+                    new_items: 2,
+                    gap: false,
+                    interval_secs: 120.0,
+                    stale_factor: 3.0,
+                },
+            )
+            .unwrap();
+    }
+    let (c, _) = session(&fx, "vera");
+    let page = body(
+        send(
+            &fx,
+            get("/sources")
+                .header(header::COOKIE, &c)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    let row = page
+        .split("<tr>")
+        .find(|r| r.contains("news/quiet"))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(row.contains("停滞") && row.contains("120 秒"), "{row}");
+}
