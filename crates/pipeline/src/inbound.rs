@@ -117,31 +117,7 @@ pub fn analyze_new(
     analyzer: &Analyzer,
     store: &Store,
 ) -> Result<(Vec<Document>, Vec<SeenItem>), StoreError> {
-    let keys: Vec<&str> = items.iter().map(|d| d.item_key.as_str()).collect();
-    let seen = store.seen_items(source, &keys)?;
-    let mut docs = Vec::new();
-    let mut seen_items = Vec::new();
-    for raw in items {
-        let hash = crate::process::item_hash(&raw);
-        if seen.get(&raw.item_key) == Some(&hash) {
-            continue;
-        }
-        seen_items.push(SeenItem {
-            item_key: raw.item_key.clone(),
-            doc_id: raw.id.clone(),
-            content_hash: hash,
-        });
-        let mut analysis = analyzer.analyze(&raw);
-        if let Some(c) = store.correction(&raw.id)? {
-            yuqing_text::apply_correction(&mut analysis, &c);
-        }
-        docs.push(Document {
-            raw,
-            analysis,
-            cluster: None,
-        });
-    }
-    Ok((docs, seen_items))
+    crate::process::analyze_items(source, items, analyzer, store)
 }
 
 /// Why [`ingest`] failed; nothing of the batch is in the store then.

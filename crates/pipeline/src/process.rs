@@ -42,7 +42,7 @@ pub(crate) fn item_hash(d: &RawDoc) -> String {
 
 /// Analyze the items not already stored with the same content, applying any analyst's
 /// correction; also returns the items to record as seen.
-fn analyze_items(
+pub(crate) fn analyze_items(
     source: &yuqing_model::SourceId,
     items: Vec<RawDoc>,
     analyzer: &Analyzer,
