@@ -1132,6 +1132,8 @@ async fn corrections_by_form_and_api_are_stored_merged_and_guarded() {
         page.contains("人工校正") && !page.contains("提交校正"),
         "{page}"
     );
+    assert!(page.contains("<title>文档 · 舆情监测</title>"), "{page}");
+    assert_eq!(page.matches("人工校正").count(), 1, "{page}");
     let res = send(
         &fx,
         post_form(&format!("/documents/{DOC}/correct"))
