@@ -8,11 +8,10 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
+use support::browser::{Browser, free_port, shot};
 use support::*;
 
 const T: Duration = Duration::from_secs(60);
@@ -25,62 +24,6 @@ const SCRIPT_TITLE: &str = "&lt;script&gt;window.__pwned=1&lt;/script&gt;恒信�
 /// The same with an image whose handler would run if it were parsed as markup.
 const IMG_TITLE: &str =
     "&lt;img src=x onerror=&quot;window.__pwned=2&quot;&gt;恒信消费金融会员费投诉";
-
-fn find(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    names.iter().find_map(|n| {
-        std::env::split_paths(&path)
-            .map(|d| d.join(n))
-            .find(|p| p.is_file())
-    })
-}
-
-/// chromedriver on a free port, killed on drop.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_driver(driver: &PathBuf) -> Driver {
-    let port = free_port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let d = Driver { child, port };
-    wait_for("chromedriver", T, || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    d
-}
-
-fn artifacts() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
-}
 
 async fn text_of(c: &Client, css: &str) -> String {
     c.wait()
@@ -95,18 +38,7 @@ async fn text_of(c: &Client, css: &str) -> String {
 
 #[test]
 fn console_in_chromium_login_search_facet_document_correction_and_inert_markup() {
-    let (Some(chromium), Some(driver)) = (
-        find(&["chromium", "chromium-browser", "google-chrome"]),
-        find(&["chromedriver"]),
-    ) else {
-        assert!(
-            std::env::var("YUQING_REQUIRE_BROWSER").is_err(),
-            "YUQING_REQUIRE_BROWSER is set but chromium/chromedriver are missing"
-        );
-        eprintln!(
-            "SKIPPED browser test: chromium and chromedriver not found on PATH \
-             (apt-get install chromium chromium-driver)"
-        );
+    let Some(browser) = Browser::find("browser test") else {
         return;
     };
 
@@ -160,27 +92,13 @@ fn console_in_chromium_login_search_facet_document_correction_and_inert_markup()
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
 
-    let drv = start_driver(&driver);
+    let drv = browser.driver();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": chromium.display().to_string(),
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=zh-CN"],
-            }),
-        );
-        let c = ClientBuilder::rustls()
-            .expect("TLS roots")
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", drv.port))
-            .await
-            .expect("a WebDriver session");
+        let c = browser.client(&drv).await;
         let r = steps(&c, &base).await;
         if r.is_err() {
             shot(&c, "failure").await;
