@@ -508,3 +508,31 @@ fn a_correction_made_beside_the_running_daemon_reaches_the_index_within_seconds(
     assert!(inst.ids("暴力催收 AND sentiment:negative").is_empty());
     assert!(d.terminate().success());
 }
+
+#[test]
+fn a_failing_source_raises_one_chat_alert_that_a_restart_does_not_repeat() {
+    let server = FixtureServer::start(vec![
+        ("feed.xml", Route::Rss(complaint_items())),
+        ("down.xml", Route::Status(500)),
+    ]);
+    let inst = Install::new("");
+    inst.feed("news/feed", &server.url("feed.xml"));
+    inst.feed("news/down", &server.url("down.xml"));
+    inst.chat_to(&server.url("hook"));
+    let d = inst.daemon();
+    let health_alerts = || {
+        server
+            .delivered()
+            .into_iter()
+            .filter(|b| b.contains("信息源故障") && b.contains("news/down"))
+            .count()
+    };
+    wait_for("the source health alert", T, || health_alerts() == 1);
+    d.kill();
+    let d = inst.daemon();
+    wait_for("documents after the restart", T, || inst.docs_total() >= 2);
+    // Several health checks pass; the same failing episode is not announced again.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    assert_eq!(health_alerts(), 1);
+    assert!(d.terminate().success());
+}

@@ -748,6 +748,8 @@ pub enum NotificationKind {
     Digest,
     /// A daily or weekly briefing.
     Briefing,
+    /// A source is failing, or has gone quiet (stale).
+    SourceHealth,
 }
 
 /// A document cited in a notification.

@@ -43,6 +43,7 @@ pub fn kind_zh(kind: NotificationKind) -> &'static str {
         NotificationKind::Reminder => "提醒",
         NotificationKind::Digest => "汇总",
         NotificationKind::Briefing => "简报",
+        NotificationKind::SourceHealth => "信息源异常",
     }
 }
 

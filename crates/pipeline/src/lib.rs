@@ -17,6 +17,7 @@
 
 pub mod alerts;
 pub mod bus;
+mod health;
 pub mod inbound;
 mod process;
 pub mod schedule;
@@ -194,8 +195,10 @@ pub fn start(
         store.clone(),
         config,
     ));
+    let health = health::HealthWatch::new(notify.default_channels.clone());
     let alerting = process::Alerts {
         engine: alerts::engine(rules, &config.entities, Arc::new(notify)),
+        health,
         wake: deliverer.waker(),
         last_tick: std::time::Instant::now(),
         workflow: Some(workflow.clone()),

@@ -232,6 +232,8 @@ pub(crate) struct Alerts {
     /// Opens complaint cases for committed complaints (after the engine, so a complaint
     /// already in an incident is linked at once).
     pub workflow: Option<Arc<yuqing_workflow::Workflow>>,
+    /// Alerts for failing and stale sources.
+    pub health: crate::health::HealthWatch,
 }
 
 impl Alerts {
@@ -255,6 +257,9 @@ impl Alerts {
             Err(e) => {
                 tracing::error!(error = %e, "incident evaluation failed; it resumes from the store")
             }
+        }
+        if self.health.run(store, now) > 0 {
+            self.wake.notify_one();
         }
         if let Some(wf) = &self.workflow
             && !docs.is_empty()
