@@ -319,7 +319,11 @@ impl Analyzer {
             })
             .collect();
         let per = targets::attribute(&[t.text, b.text], &terms, &spans, ids.len());
-        let lead = entities::lead_end(b.text);
+        let lead = if ids.is_empty() {
+            0
+        } else {
+            entities::lead_end(b.text)
+        };
         let entity_sentiments = ids
             .iter()
             .zip(per)

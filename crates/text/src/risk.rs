@@ -83,6 +83,8 @@ pub(crate) struct RiskRules {
     excludes: Option<AhoCorasick>,
     /// Per exclude pattern: the categories it applies to.
     exclude_owners: Vec<Vec<usize>>,
+    /// Per category: whether it has exclude phrases.
+    has_excludes: Vec<bool>,
 }
 
 impl RiskRules {
@@ -94,6 +96,7 @@ impl RiskRules {
             owners: Vec::new(),
             excludes: None,
             exclude_owners: Vec::new(),
+            has_excludes: Vec::new(),
         }
     }
 
@@ -223,7 +226,14 @@ impl RiskRules {
                     reason: e.to_string(),
                 })
         };
+        let mut has_excludes = vec![false; categories.len()];
+        for cats in &exclude_owners {
+            for &c in cats {
+                has_excludes[c] = true;
+            }
+        }
         Ok(RiskRules {
+            has_excludes,
             terms: build(owners.iter().map(|(t, _)| t.as_str()).collect())?,
             excludes: build(exclude_texts.iter().map(String::as_str).collect())?,
             categories,
@@ -250,8 +260,15 @@ impl RiskRules {
             if all.is_empty() {
                 continue; // most texts: no term, so no exclusion to look for either
             }
+            // Exclusions matter only for a matched term of a category that has some.
+            let may_exclude = all.iter().any(|m| {
+                self.owners[m.pattern().as_usize()]
+                    .1
+                    .iter()
+                    .any(|t| matches!(t, Target::Category(c) if self.has_excludes[*c]))
+            });
             let excluded: Vec<(usize, usize, usize)> = match &self.excludes {
-                Some(x) => x
+                Some(x) if may_exclude => x
                     .find_overlapping_iter(*text)
                     .flat_map(|m| {
                         self.exclude_owners[m.pattern().as_usize()]
@@ -259,7 +276,7 @@ impl RiskRules {
                             .map(move |&c| (c, m.start(), m.end()))
                     })
                     .collect(),
-                None => Vec::new(),
+                _ => Vec::new(),
             };
             let mut kept: Vec<&aho_corasick::Match> = all
                 .iter()

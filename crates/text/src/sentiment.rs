@@ -604,11 +604,17 @@ impl Lexicon {
         // With binary features a feature counts once: its occurrences share its weight.
         let mut shares: Vec<u32> = vec![1; hits.len()];
         if model.norm.binary {
-            let mut order: Vec<u32> = (0..hits.len() as u32).collect();
-            order.sort_unstable_by_key(|&i| hits[i as usize].0);
-            for run in order.chunk_by(|&a, &b| hits[a as usize].0 == hits[b as usize].0) {
-                for &i in run {
-                    shares[i as usize] = run.len() as u32;
+            let mut order: Vec<(u64, u32)> = hits
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.0, i as u32))
+                .collect();
+            order.sort_unstable();
+            for run in order.chunk_by(|a, b| a.0 == b.0) {
+                if run.len() > 1 {
+                    for &(_, i) in run {
+                        shares[i as usize] = run.len() as u32;
+                    }
                 }
             }
         }
