@@ -122,8 +122,10 @@ fn main() {
     let config =
         yuqing_config::load(&c.join("yuqing.toml"), &HashMap::new(), &Default::default()).unwrap();
     let a = &config.settings.analysis;
-    let analyzer =
-        Arc::new(Analyzer::load(&AnalyzerOptions::from_settings(a), &config.entities).unwrap());
+    let analyzer = Arc::new(
+        yuqing_text::SharedAnalyzer::load(&AnalyzerOptions::from_settings(a), &config.entities)
+            .unwrap(),
+    );
     // The repository's rules; the chat: one signed generic webhook to the fake server.
     let rules = yuqing_pipeline::load_alerting(&config, &HashMap::new())
         .unwrap()
@@ -199,7 +201,7 @@ fn main() {
                     "多名借款人投诉恒信消费金融{term}，态度恶劣，严重违规，要求监管部门严查。"
                 );
                 if run == 0 {
-                    check_opens(&analyzer, &title, &body, term);
+                    check_opens(&analyzer.current(), &title, &body, term);
                 }
                 web.items.lock().unwrap().push(format!(
                     "<item><title>{title}</title><link>{url}</link><guid>bench-{run}-{k}</guid><description>{body}</description></item>"

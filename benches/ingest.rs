@@ -19,7 +19,7 @@ use axum::routing::get;
 use yuqing_connectors::Registry;
 use yuqing_index::DocIndex;
 use yuqing_store::Store;
-use yuqing_text::{Analyzer, AnalyzerOptions};
+use yuqing_text::AnalyzerOptions;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -107,8 +107,10 @@ fn main() {
     let config =
         yuqing_config::load(&c.join("yuqing.toml"), &HashMap::new(), &Default::default()).unwrap();
     let a = &config.settings.analysis;
-    let analyzer =
-        Arc::new(Analyzer::load(&AnalyzerOptions::from_settings(a), &config.entities).unwrap());
+    let analyzer = Arc::new(
+        yuqing_text::SharedAnalyzer::load(&AnalyzerOptions::from_settings(a), &config.entities)
+            .unwrap(),
+    );
 
     // The analysis stage alone, for comparison.
     let raws: Vec<yuqing_model::RawDoc> = docs
@@ -131,7 +133,7 @@ fn main() {
     let t0 = Instant::now();
     let mut negatives = 0;
     for r in &raws {
-        if analyzer.analyze(r).sentiment.label == yuqing_model::SentimentLabel::Negative {
+        if analyzer.current().analyze(r).sentiment.label == yuqing_model::SentimentLabel::Negative {
             negatives += 1;
         }
     }

@@ -23,7 +23,7 @@ use axum::routing::get;
 use yuqing_connectors::Registry;
 use yuqing_index::DocIndex;
 use yuqing_store::Store;
-use yuqing_text::{Analyzer, AnalyzerOptions};
+use yuqing_text::AnalyzerOptions;
 
 const HOSTS: usize = 20;
 
@@ -141,7 +141,7 @@ fn main() {
         yuqing_config::load(&c.join("yuqing.toml"), &HashMap::new(), &Default::default()).unwrap();
     assert_eq!(config.sources.len(), sources);
     let analyzer = Arc::new(
-        Analyzer::load(
+        yuqing_text::SharedAnalyzer::load(
             &AnalyzerOptions::from_settings(&config.settings.analysis),
             &config.entities,
         )

@@ -262,7 +262,7 @@ pub async fn daemon_with(
     watch: impl FnOnce(&Arc<yuqing_pipeline::Stats>),
 ) -> Result<()> {
     let (index_dir, db) = paths(&config);
-    let analyzer = Arc::new(analyzer(&config)?);
+    let analyzer = Arc::new(yuqing_text::SharedAnalyzer::new(analyzer(&config)?));
     let store = Arc::new(
         Store::open(&db, config.settings.pipeline.failing_after)
             .with_context(|| format!("cannot open database {}", db.display()))?,
@@ -275,11 +275,18 @@ pub async fn daemon_with(
         &Registry::builtin(yuqing_connectors::BuildContext::from_settings(
             &config.settings.fetch,
         )),
-        analyzer,
+        analyzer.clone(),
         index,
         store,
     )?;
     watch(&running.stats);
+    let reload_stop = tokio_util::sync::CancellationToken::new();
+    let reloader = tokio::spawn(crate::reload::watch(
+        analyzer,
+        config.config_file.clone(),
+        config.settings.entities_file.clone(),
+        reload_stop.clone(),
+    ));
     // The console reads beside the pipeline with its own connections; if it cannot start
     // (say, its port is taken) monitoring goes on and the error says why.
     let console_stop = tokio_util::sync::CancellationToken::new();
@@ -307,6 +314,8 @@ pub async fn daemon_with(
         _ = yuqing_server::cli::shutdown_signal() => tracing::info!("signal received; shutting down"),
         _ = stop => {}
     }
+    reload_stop.cancel();
+    let _ = reloader.await;
     running.shutdown().await;
     console_stop.cancel();
     let _ = console.await;

@@ -10,6 +10,7 @@ mod import_cmd;
 mod incidents_cmd;
 mod logging;
 mod preview_cmd;
+mod reload;
 mod rules_cmd;
 
 use std::process::ExitCode;

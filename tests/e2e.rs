@@ -536,3 +536,36 @@ fn a_failing_source_raises_one_chat_alert_that_a_restart_does_not_repeat() {
     assert_eq!(health_alerts(), 1);
     assert!(d.terminate().success());
 }
+
+#[test]
+fn an_entity_added_to_entities_toml_is_matched_without_a_restart() {
+    let server = FixtureServer::start(vec![("feed.xml", Route::Rss(complaint_items()))]);
+    let inst = Install::new("");
+    inst.feed("news/feed", &server.url("feed.xml"));
+    let d = inst.daemon();
+    wait_for("documents", T, || inst.docs_total() >= 2);
+    let entities = inst.dir.path().join("config/entities.toml");
+    let mut text = std::fs::read_to_string(&entities).unwrap();
+    text.push_str(
+        "\n[[entity]]\nid = \"hualian\"\nname = \"华联信贷有限公司\"\nnames = [\"华联信贷\"]\n",
+    );
+    std::fs::write(&entities, text).unwrap();
+    // Published after the change: the running daemon's new analyzer knows the company.
+    // (Until the reload lands the item may be analyzed without it: publish again.)
+    let mut n = 0;
+    wait_for("the new entity in newly collected documents", T, || {
+        n += 1;
+        let mut items = complaint_items();
+        items.push(item(
+            &format!("rss-hl-{n}"),
+            &format!("华联信贷被投诉乱收费（{n}）"),
+            "多名借款人投诉华联信贷收取高额服务费。",
+        ));
+        server.set("feed.xml", Route::Rss(items));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        !inst.ids("entity:hualian").is_empty()
+    });
+    // The documents stored before keep their analysis, and the daemon never stopped.
+    assert!(!inst.ids("entity:hengxin").is_empty());
+    assert!(d.terminate().success());
+}

@@ -33,7 +33,6 @@ use yuqing_config::{Config, ConfigError};
 use yuqing_connectors::{Connector, FetchError, Fetcher, PollContext, Registry};
 use yuqing_index::{DocIndex, IndexError};
 use yuqing_store::{SourceInfo, Store, StoreError};
-use yuqing_text::Analyzer;
 
 use schedule::Timing;
 
@@ -140,7 +139,7 @@ pub fn start(
     config: &Config,
     alerting: Alerting,
     registry: &Registry,
-    analyzer: Arc<Analyzer>,
+    analyzer: Arc<yuqing_text::SharedAnalyzer>,
     index: Arc<DocIndex>,
     store: Arc<Store>,
 ) -> Result<Running, PipelineError> {

@@ -80,7 +80,7 @@ pub(crate) fn analyze_items(
 pub(crate) fn analyze_worker(
     rx: Arc<Mutex<mpsc::Receiver<Envelope>>>,
     tx: SyncSender<Analyzed>,
-    analyzer: Arc<Analyzer>,
+    analyzer: Arc<yuqing_text::SharedAnalyzer>,
     store: Arc<Store>,
 ) {
     loop {
@@ -96,6 +96,8 @@ pub(crate) fn analyze_worker(
                 (Vec::new(), PollResult::Failure { class, message })
             }
             RawResult::Items { items, checkpoint } => {
+                // The analyzer in force for this batch (dictionaries reload under it).
+                let analyzer = analyzer.current();
                 match analyze_items(&batch.source_id, items, &analyzer, &store) {
                     Ok((docs, seen_items)) => {
                         let n = docs.len() as u64;
