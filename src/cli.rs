@@ -347,6 +347,10 @@ fn check(cli: &Cli) -> Result<()> {
     if files_ok && let Err(e) = analyzer(&config) {
         problems.push(e.to_string());
     }
+    match yuqing_pipeline::load_alerting(&config, &env_map()) {
+        Ok(alerting) => problems.extend(workflow_channel_problems(&config, &alerting.notify)),
+        Err(errs) => problems.extend(errs.iter().map(ToString::to_string)),
+    }
     if !problems.is_empty() {
         print_errors(problems.iter().cloned());
         return Err(Fatal::Config(format!("{} configuration error(s)", problems.len())).into());
@@ -361,6 +365,39 @@ fn check(cli: &Cli) -> Result<()> {
         config.settings.data_dir.display()
     );
     Ok(())
+}
+
+/// `[workflow]` names chat channels that `notify.toml` must define.
+fn workflow_channel_problems(config: &Config, notify: &yuqing_notify::NotifyConfig) -> Vec<String> {
+    let w = &config.settings.workflow;
+    let known: Vec<&str> = notify.channels.iter().map(|c| c.id.as_str()).collect();
+    let mut refs: Vec<(String, String)> = Vec::new();
+    let mut list = |key: &str, ids: &[String]| {
+        for (i, id) in ids.iter().enumerate() {
+            refs.push((format!("{key}[{i}]"), id.clone()));
+        }
+    };
+    list("workflow.reminder_channels", &w.reminder_channels);
+    list("workflow.case_channels", &w.case_channels);
+    list("workflow.briefing.channels", &w.briefing.channels);
+    for (dept, ids) in &w.department_channels {
+        list(&format!("workflow.department_channels.{dept}"), ids);
+    }
+    refs.into_iter()
+        .filter(|(_, id)| !known.contains(&id.as_str()))
+        .map(|(key, id)| {
+            format!(
+                "{}: {key}: unknown chat channel `{id}` (defined in {}: {})",
+                config.config_file.display(),
+                config.settings.notify_file.display(),
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })
+        .collect()
 }
 
 fn print_errors(errs: impl Iterator<Item = String>) {

@@ -569,3 +569,25 @@ fn an_entity_added_to_entities_toml_is_matched_without_a_restart() {
     assert!(!inst.ids("entity:hengxin").is_empty());
     assert!(d.terminate().success());
 }
+
+#[test]
+fn check_reports_workflow_channels_that_notify_toml_does_not_define() {
+    let inst = Install::new(
+        "[workflow]\nreminder_channels = [\"risk-group\"]\n[workflow.briefing]\nchannels = [\"ops\", \"brand-group\"]\n",
+    );
+    inst.chat_to("http://127.0.0.1:9/hook");
+    let out = inst.run(&["check"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let text = stdout(&out);
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 2, "{text}");
+    assert!(
+        errors[0].contains("workflow.reminder_channels[0]: unknown chat channel `risk-group`")
+            && errors[0].contains("notify.toml: ops"),
+        "{text}"
+    );
+    assert!(
+        errors[1].contains("workflow.briefing.channels[1]: unknown chat channel `brand-group`"),
+        "{text}"
+    );
+}
