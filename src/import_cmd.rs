@@ -17,8 +17,8 @@ use clap::ValueEnum;
 use yuqing_config::{Config, SourceSpec};
 use yuqing_connectors::feed::ItemMeta;
 use yuqing_index::{DocIndex, IndexError};
+use yuqing_store::Store;
 use yuqing_store::connectors::{InboundRecord, csv_records, csv_row_object, inbound_field};
-use yuqing_store::{SourceInfo, Store};
 
 use crate::cli::{Cli, analyzer, load_config, paths};
 
@@ -187,18 +187,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> Result<()> {
     let (index_dir, db) = paths(&config);
     let store = Store::open(&db, config.settings.pipeline.failing_after)
         .with_context(|| format!("cannot open database {}", db.display()))?;
-    let infos: Vec<SourceInfo<'_>> = config
-        .sources
-        .iter()
-        .map(|s| SourceInfo {
-            id: &s.id,
-            name: &s.name,
-            kind: &s.kind,
-            channel: s.channel.as_str(),
-            enabled: s.enabled,
-        })
-        .collect();
-    store.sync_sources(&infos)?;
+    yuqing_pipeline::sync_sources(&config, &store)?;
     let analyzer = analyzer(&config)?;
     let index = DocIndex::open(&index_dir, analyzer.tokenizer())?;
     let p = &config.settings.pipeline;

@@ -109,6 +109,22 @@ pub fn load_alerting(
     }
 }
 
+/// Mirror every configured source (enabled or not) in the store.
+pub fn sync_sources(config: &Config, store: &Store) -> Result<(), yuqing_store::StoreError> {
+    let infos: Vec<SourceInfo<'_>> = config
+        .sources
+        .iter()
+        .map(|s| SourceInfo {
+            id: &s.id,
+            name: &s.name,
+            kind: &s.kind,
+            channel: s.channel.as_str(),
+            enabled: s.enabled,
+        })
+        .collect();
+    store.sync_sources(&infos)
+}
+
 /// An enabled source and its connector.
 pub type Enabled = (yuqing_config::SourceSpec, Arc<dyn Connector>);
 
@@ -145,18 +161,7 @@ pub fn start(
 ) -> Result<Running, PipelineError> {
     let Alerting { rules, notify } = alerting;
     let connectors = build_connectors(config, registry).map_err(PipelineError::Config)?;
-    let infos: Vec<SourceInfo<'_>> = config
-        .sources
-        .iter()
-        .map(|s| SourceInfo {
-            id: &s.id,
-            name: &s.name,
-            kind: &s.kind,
-            channel: s.channel.as_str(),
-            enabled: s.enabled,
-        })
-        .collect();
-    store.sync_sources(&infos)?;
+    sync_sources(config, &store)?;
     let p = &config.settings.pipeline;
     let writer = index.writer(
         p.index_writer_threads,

@@ -102,14 +102,14 @@ const INCIDENT_COLUMNS: &str = "id, group_key, rule_id, rule_kind, entity_id, to
     acknowledged_by, assignee, open_count, doc_count, peak, notified_at, notified_docs,
     update_seq, unacked_escalated, why_json";
 
-fn corrupt(id: impl ToString, source: serde_json::Error) -> StoreError {
+pub(crate) fn corrupt(id: impl ToString, source: serde_json::Error) -> StoreError {
     StoreError::Corrupt {
         id: id.to_string(),
         source,
     }
 }
 
-fn json<T: Serialize>(id: impl ToString, v: &T) -> Result<String> {
+pub(crate) fn json<T: Serialize>(id: impl ToString, v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| corrupt(id, e))
 }
 
@@ -331,16 +331,7 @@ impl IncidentTx<'_> {
         n: &Notification,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let payload = json(dedup_key, n)?;
-        let rows = self
-            .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO outbox (channel, dedup_key, incident_id, payload, status,
-                     attempts, next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5)",
-            )?
-            .execute(params![channel, dedup_key, n.incident_id, payload, ts(now)])?;
-        Ok(rows > 0)
+        enqueue_in(&self.conn, channel, dedup_key, n, now)
     }
 
     /// When the incident was acknowledged (read inside the transaction, so a concurrent
@@ -363,6 +354,26 @@ impl IncidentTx<'_> {
         self.done = true;
         Ok(())
     }
+}
+
+/// Queue a notification for one channel in the outbox (idempotent by `dedup_key`): the one
+/// insert incidents, workflow reminders and briefings share.
+pub(crate) fn enqueue_in(
+    conn: &Connection,
+    channel: &str,
+    dedup_key: &str,
+    n: &Notification,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let payload = json(dedup_key, n)?;
+    let rows = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO outbox (channel, dedup_key, incident_id, payload, status,
+                 attempts, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5)",
+        )?
+        .execute(params![channel, dedup_key, n.incident_id, payload, ts(now)])?;
+    Ok(rows > 0)
 }
 
 fn insert_event(conn: &Connection, e: &IncidentEvent) -> Result<()> {

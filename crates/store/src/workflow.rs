@@ -29,16 +29,7 @@ use yuqing_model::{Channel, DocId, Document, Notification, SentimentLabel, Sourc
 
 use crate::{Result, Store, StoreError, parse_ts, ts};
 
-fn corrupt(id: impl ToString, source: serde_json::Error) -> StoreError {
-    StoreError::Corrupt {
-        id: id.to_string(),
-        source,
-    }
-}
-
-fn to_json<T: Serialize>(what: impl ToString, v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| corrupt(what, e))
-}
+use crate::incidents::{corrupt, json as to_json};
 
 fn from_json<T: DeserializeOwned>(what: impl ToString, s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| corrupt(what, e))
@@ -473,16 +464,7 @@ impl WorkflowTx<'_> {
         n: &Notification,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let payload = to_json(dedup_key, n)?;
-        let rows = self
-            .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO outbox (channel, dedup_key, incident_id, payload, status,
-                     attempts, next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5)",
-            )?
-            .execute(params![channel, dedup_key, n.incident_id, payload, ts(now)])?;
-        Ok(rows > 0)
+        crate::incidents::enqueue_in(&self.conn, channel, dedup_key, n, now)
     }
 
     /// The period a scheduled job last ran for.
