@@ -185,7 +185,7 @@ fn synth(p: &Pool, i: usize, clusters: &mut [u32], end: chrono::DateTime<Utc>) -
     let analysis = Analysis {
         title,
         body,
-        token_count: 0,
+        char_count: 0,
         mentions: entities
             .iter()
             .map(|&e| Mention {

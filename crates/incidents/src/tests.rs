@@ -99,7 +99,7 @@ impl D {
             analysis: Analysis {
                 title: self.title,
                 body: String::new(),
-                token_count: 5,
+                char_count: 5,
                 mentions: vec![Mention {
                     entity_id: "hengxin".into(),
                     alias: "恒信消费金融".into(),

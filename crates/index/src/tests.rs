@@ -319,7 +319,7 @@ impl D {
         let analysis = Analysis {
             title: self.title.clone(),
             body: self.body.clone(),
-            token_count: 0,
+            char_count: 0,
             mentions: self
                 .entities
                 .iter()

@@ -297,8 +297,9 @@ pub struct Analysis {
     pub title: String,
     /// Normalized body (offsets in [`Mention`] refer to it).
     pub body: String,
-    /// Number of tokens jieba produced over title and body.
-    pub token_count: usize,
+    /// Number of word characters (ideographs, letters, digits) in title and body.
+    #[serde(default)]
+    pub char_count: usize,
     /// Mentions of watched entities, in text order (title first).
     pub mentions: Vec<Mention>,
     /// Document-level sentiment.
@@ -1132,7 +1133,7 @@ mod tests {
         let a = Analysis {
             title: String::new(),
             body: String::new(),
-            token_count: 0,
+            char_count: 0,
             mentions: vec![m("b"), m("a"), m("b")],
             sentiment: Sentiment::neutral(),
             entity_sentiments: vec![],
@@ -1163,7 +1164,7 @@ mod tests {
         let a = Analysis {
             title: String::new(),
             body: String::new(),
-            token_count: 0,
+            char_count: 0,
             mentions: vec![
                 m("b", Field::Title),
                 m("a", Field::Body),

@@ -19,7 +19,7 @@ fn doc(id: &str, title: &str) -> Document {
         analysis: Analysis {
             title: title.into(),
             body: "正文".into(),
-            token_count: 2,
+            char_count: 2,
             mentions: vec![],
             sentiment: Sentiment::neutral(),
             entity_sentiments: vec![],

@@ -889,7 +889,7 @@ mod tests {
             analysis: Analysis {
                 title: String::new(),
                 body: String::new(),
-                token_count: 0,
+                char_count: 0,
                 mentions: entity
                     .map(|e| Mention {
                         entity_id: e.into(),

@@ -120,14 +120,31 @@ impl EntityMatcher {
             .filter(|t| !t.is_ascii())
     }
 
-    /// Mentions in one normalized field, in text order. `words` is jieba's default-mode cut of
-    /// `text` (every byte covered, in order).
-    pub(crate) fn find(&self, text: &str, words: &[Word<'_>], field: Field) -> Vec<Mention> {
-        let Some(aliases) = &self.aliases else {
-            return Vec::new();
-        };
+    /// Every occurrence of an alias in one normalized field (overlapping ones included), in
+    /// text order: the input of [`EntityMatcher::find`], and where analysis must segment.
+    pub(crate) fn occurrences(&self, text: &str) -> Vec<aho_corasick::Match> {
+        match &self.aliases {
+            Some(aliases) => aliases.find_overlapping_iter(text).collect(),
+            None => Vec::new(),
+        }
+    }
 
-        let found: Vec<aho_corasick::Match> = aliases.find_overlapping_iter(text).collect();
+    /// Whether the alias of an occurrence needs jieba's word boundaries (non-ASCII aliases).
+    pub(crate) fn needs_words(&self, m: &aho_corasick::Match) -> bool {
+        !self.alias_info[m.pattern().as_usize()].0.is_ascii()
+    }
+
+    /// Mentions in one normalized field, in text order, from its alias
+    /// [`occurrences`](EntityMatcher::occurrences). `words` is jieba's default-mode cut of
+    /// `text`, in order, at least of every clause holding an occurrence of a non-ASCII alias
+    /// (the word boundaries confirm it; see [`crate::segment::cut_clauses`]).
+    pub(crate) fn find(
+        &self,
+        text: &str,
+        found: &[aho_corasick::Match],
+        words: &[Word<'_>],
+        field: Field,
+    ) -> Vec<Mention> {
         if found.is_empty() {
             return Vec::new(); // most texts: no alias, no exclusion context to look for
         }

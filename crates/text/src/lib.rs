@@ -10,7 +10,7 @@
 //! * normalized title and body ([`normalize`]: NFKC, traditional → simplified, invisible
 //!   characters removed, whitespace collapsed; [`normalize_mapped`] and [`original_range`] map
 //!   offsets back to the text as published);
-//! * a token count; [`Mention`](yuqing_model::Mention)s of the watched entities with their
+//! * a count of word characters; [`Mention`](yuqing_model::Mention)s of the watched entities with their
 //!   evidence spans (word boundaries, exclusion contexts);
 //! * a document [`Sentiment`] and one per mentioned entity
 //!   ([`Analysis::entity_sentiments`], from the sentences around its mentions: see the
@@ -18,7 +18,8 @@
 //!   title) that produced it ([`sentiment`]);
 //! * risk categories and review dimensions with their evidence terms, from the rules file
 //!   ([`risk`], `config/risk.toml`);
-//! * a 64-bit SimHash ([`simhash`]) for near-duplicate clustering (done by the store);
+//! * a 64-bit SimHash over character bigrams ([`simhash`]) for near-duplicate clustering
+//!   (done by the store);
 //! * per entity, the salience of each mention (title, lead, passing mention in the body; see
 //!   [`lead_end`]).
 //!
@@ -60,11 +61,18 @@
 //!
 //! # Stages
 //!
-//! `analyze` normalizes each field and cuts it once with jieba into a `FieldText` (the
-//! normalized text and its words, every byte covered); every stage reads those: entity matching
-//! (`entities.rs`), [`sentiment`] (placed terms), per-entity attribution (`targets.rs`),
-//! [`risk`] and [`simhash`]. A new stage is one more function over the `FieldText`s, called
-//! from `analyze`, with its configuration loaded and validated in [`Analyzer::load`].
+//! `analyze` normalizes each field and builds a `FieldText`: the normalized text, the alias
+//! occurrences, and jieba's words of the clauses that need them. A clause (the text between
+//! two separators: whitespace, `，。！？；：…、` and their ASCII forms) is segmented only when
+//! it holds a lexicon term, a contrast word or a non-ASCII alias; the other clauses cannot
+//! yield a mention or a sentiment term, and on news about half the text is skipped. jieba
+//! segments between separators independently, so every word cut is the word a cut of the
+//! whole text has there (a test compares both on FinNSP). Every stage reads the `FieldText`s:
+//! entity matching (`entities.rs`), [`sentiment`] (placed terms), per-entity attribution
+//! (`targets.rs`); the learned model, [`risk`] and [`simhash`] read the normalized text
+//! only. A new stage is one more function over the `FieldText`s, called from `analyze`, with
+//! its configuration loaded and validated in [`Analyzer::load`]. The index tokenizer
+//! ([`Analyzer::tokenizer`]) segments all of the text, with the same dictionary.
 
 #![warn(missing_docs)]
 
@@ -111,7 +119,9 @@ use crate::targets::Span;
 /// dimension tags, SimHash.
 /// 3: the learned sentiment model (`config/sentiment-model.tsv`) with its register gate, model
 /// features as evidence, mention salience.
-pub const ANALYZER_VERSION: u32 = 3;
+/// 4: SimHash over character shingles; only clauses that can hold a term or an alias are
+/// segmented; the model over character n-grams; `char_count` instead of a token count.
+pub const ANALYZER_VERSION: u32 = 4;
 
 /// File name of the risk rules looked for beside the sentiment lexicon when
 /// [`AnalyzerOptions::risk_rules`] is `None`.
@@ -273,19 +283,19 @@ impl Analyzer {
         let title = normalize(&raw.title);
         let body = normalize(&raw.body);
         let fields = [
-            FieldText::new(&self.jieba, Field::Title, &title),
-            FieldText::new(&self.jieba, Field::Body, &body),
+            self.field_text(Field::Title, &title),
+            self.field_text(Field::Body, &body),
         ];
         let [t, b] = &fields;
 
-        let token_count = fields
+        let char_count = [&title, &body]
             .iter()
-            .flat_map(|f| &f.words)
-            .filter(|w| w.meaningful)
+            .flat_map(|f| f.chars())
+            .filter(|&c| segment::is_word_char(c))
             .count();
         let mentions: Vec<yuqing_model::Mention> = fields
             .iter()
-            .flat_map(|f| self.matcher.find(f.text, &f.words, f.field))
+            .flat_map(|f| self.matcher.find(f.text, &f.occurrences, &f.words, f.field))
             .collect();
         let mut terms: [Vec<PlacedTerm>; 2] = [
             self.lexicon.terms(&t.words, true),
@@ -355,24 +365,11 @@ impl Analyzer {
         };
 
         let (risks, dimensions) = self.risk.tag(&[t.text, b.text]);
-        // Reposts often re-title a story: a body long enough to identify it is hashed alone.
-        let body_features = b.words.iter().filter(|w| w.text.len() > 3).count();
-        let hashed = if body_features >= simhash::BODY_ONLY_MIN_WORDS {
-            &fields[1..]
-        } else {
-            &fields[..]
-        };
-        let simhash = simhash::simhash(
-            hashed
-                .iter()
-                .flat_map(|f| &f.words)
-                .filter(|w| w.meaningful)
-                .map(|w| w.text),
-        );
+        let simhash = simhash::document(&title, &body);
         let analysis = Analysis {
             title,
             body,
-            token_count,
+            char_count,
             mentions,
             sentiment,
             entity_sentiments,
@@ -405,8 +402,8 @@ impl Analyzer {
     pub fn model_inputs(&self, title: &str, body: &str) -> (f32, Vec<String>) {
         let title = normalize(title);
         let body = normalize(body);
-        let t = FieldText::new(&self.jieba, Field::Title, &title);
-        let b = FieldText::new(&self.jieba, Field::Body, &body);
+        let t = self.field_text(Field::Title, &title);
+        let b = self.field_text(Field::Body, &body);
         let lexicon_sum: f32 = [
             self.lexicon.terms(&t.words, true),
             self.lexicon.terms(&b.words, false),
@@ -460,20 +457,46 @@ impl Analyzer {
     }
 }
 
-/// One normalized field and its jieba words (default mode, HMM, every byte covered in order):
+/// One normalized field, its alias occurrences and its jieba words where analysis reads them:
 /// the input of every analysis stage.
 struct FieldText<'a> {
     field: Field,
     text: &'a str,
+    /// Every alias occurrence ([`entities::EntityMatcher::occurrences`]).
+    occurrences: Vec<aho_corasick::Match>,
+    /// jieba's cut (default mode, HMM) of every clause holding a lexicon term, a contrast word
+    /// or a non-ASCII alias, and the clause separators ([`segment::cut_clauses`]): each word
+    /// exactly as a cut of the whole text has it. Clauses where no stage could find anything
+    /// are not segmented.
     words: Vec<segment::Word<'a>>,
 }
 
-impl<'a> FieldText<'a> {
-    fn new(jieba: &Jieba, field: Field, text: &'a str) -> FieldText<'a> {
+impl Analyzer {
+    fn field_text<'a>(&self, field: Field, text: &'a str) -> FieldText<'a> {
+        let occurrences = self.matcher.occurrences(text);
+        // Non-ASCII aliases need word boundaries (overlapping ones included).
+        let mut aliases: Vec<(usize, usize)> = occurrences
+            .iter()
+            .filter(|m| self.matcher.needs_words(m))
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        aliases.sort_unstable();
+        let mut behind = 0; // aliases ending before the current clause
+        let words = segment::cut_clauses(&self.jieba, text, |start, end| {
+            while behind < aliases.len() && aliases[behind].1 <= start {
+                behind += 1;
+            }
+            let alias = aliases[behind..]
+                .iter()
+                .take_while(|a| a.0 < end)
+                .any(|a| a.1 > start);
+            alias || self.lexicon.may_find(&text[start..end])
+        });
         FieldText {
             field,
             text,
-            words: cut(jieba, text),
+            words,
+            occurrences,
         }
     }
 }
@@ -524,4 +547,103 @@ pub fn original_range(
         Field::Body => &raw.body,
     };
     normalize_mapped(text).to_original(start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::path::PathBuf;
+
+    use yuqing_model::{Alias, AliasKind, Entity};
+
+    use super::*;
+
+    /// Segmenting only the clauses a stage can find something in must find exactly what a cut
+    /// of the whole text finds: the same mentions and the same sentiment terms with the same
+    /// modifiers. Checked on FinNSP (its entity names as the watched entities) when the
+    /// corpora are present, and on hand-written texts always.
+    #[test]
+    fn clause_segmentation_finds_what_a_whole_cut_finds() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut texts: Vec<String> = [
+            "恒信消金，服务很差。但是客服态度不错！借款3.5万元，年化36%。",
+            "不满意。非常满意\r\n没有暴力催收 “恒信”分期…骚扰家人、威胁",
+            "HXCF借钱,利息太高;不过到账快:好评",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut names: Vec<String> = vec!["恒信".into(), "恒信消金".into(), "HXCF".into()];
+        match eval::load(&root.join("../shared/corpora/sentiment/finnsp/train_list.json")) {
+            Ok(items) => {
+                for item in items.iter().take(600) {
+                    texts.push(format!("{} {}", item.title, item.text));
+                    names.extend(item.entities.iter().map(|(n, _)| n.clone()));
+                }
+            }
+            Err(e) => println!("skip FinNSP part: {e}"),
+        }
+        names.sort();
+        names.dedup();
+        let entities: Vec<Entity> = names
+            .iter()
+            .filter(|n| !normalize(n).is_empty())
+            .enumerate()
+            .map(|(i, n)| Entity {
+                id: format!("e{i}"),
+                name: n.clone(),
+                aliases: vec![Alias {
+                    text: n.clone(),
+                    kind: AliasKind::Name,
+                }],
+                exclude_contexts: vec![],
+            })
+            .collect();
+        let opts = AnalyzerOptions {
+            user_dicts: vec![root.join("config/dict/yuqing.txt")],
+            sentiment_lexicon: root.join("config/sentiment.toml"),
+            ..AnalyzerOptions::default()
+        };
+        let analyzer = Analyzer::load(&opts, &entities).unwrap();
+        let (mut mentions, mut terms, mut skipped, mut cut_words) = (0, 0, 0, 0);
+        for text in &texts {
+            let text = normalize(text);
+            let part = analyzer.field_text(Field::Body, &text);
+            let whole = cut(&analyzer.jieba, &text);
+            let whole_set: HashSet<(usize, usize)> =
+                whole.iter().map(|w| (w.start, w.end)).collect();
+            assert!(
+                part.words
+                    .iter()
+                    .all(|w| whole_set.contains(&(w.start, w.end))),
+                "a clause cut differs from the whole cut in {text:?}"
+            );
+            skipped += whole.len() - part.words.len();
+            cut_words += part.words.len();
+
+            let found = analyzer
+                .matcher
+                .find(&text, &part.occurrences, &part.words, Field::Body);
+            let expected = analyzer
+                .matcher
+                .find(&text, &part.occurrences, &whole, Field::Body);
+            assert_eq!(found, expected, "mentions in {text:?}");
+            mentions += found.len();
+
+            let show = |t: Vec<sentiment::PlacedTerm>| -> Vec<String> {
+                t.iter()
+                    .map(|p| format!("{} {:?}", p.start, p.ev))
+                    .collect()
+            };
+            let found = show(analyzer.lexicon.terms(&part.words, false));
+            let expected = show(analyzer.lexicon.terms(&whole, false));
+            assert_eq!(found, expected, "sentiment terms in {text:?}");
+            terms += found.len();
+        }
+        println!(
+            "{} texts: {mentions} mentions, {terms} terms alike; {cut_words} tokens cut, \
+             {skipped} not",
+            texts.len()
+        );
+        assert!(mentions > 0 && terms > 0 && skipped > 0);
+    }
 }

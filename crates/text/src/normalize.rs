@@ -228,12 +228,23 @@ fn run(text: &str, mut spans: Option<&mut Vec<(usize, usize, usize)>>) -> String
                 && !('\u{4E00}'..='\u{9FFF}').contains(&m)
                 && unicode_normalization::char::is_combining_mark(m)
         });
-        if !mark_follows && (nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c)) {
-            folded.push(c);
-            if mapping {
-                origin.push((i, end));
+        if !mark_follows {
+            // Full-width ASCII forms (`１`, `％`, `Ａ`) fold to ASCII: NFKC's mapping for the
+            // whole block, answered without the tables.
+            let folded_char = if nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c) {
+                Some(c)
+            } else if ('\u{FF01}'..='\u{FF5E}').contains(&c) {
+                char::from_u32(c as u32 - 0xFEE0)
+            } else {
+                None
+            };
+            if let Some(f) = folded_char {
+                folded.push(f);
+                if mapping {
+                    origin.push((i, end));
+                }
+                continue;
             }
-            continue;
         }
         cluster.clear();
         cluster.push(c);
@@ -445,6 +456,19 @@ mod tests {
         for s in samples {
             let once = normalize(s);
             assert_eq!(normalize(&once), once, "input {s:?}");
+        }
+    }
+
+    #[test]
+    fn fullwidth_forms_fold_as_nfkc_does() {
+        for c in '\u{FF01}'..='\u{FF5E}' {
+            let text = format!("甲{c}乙");
+            let expected: String = if KEPT_FULLWIDTH.contains(&c) {
+                text.clone()
+            } else {
+                text.nfkc().collect()
+            };
+            assert_eq!(run(&text, None), expected, "{c:?}");
         }
     }
 

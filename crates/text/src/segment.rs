@@ -114,6 +114,64 @@ pub(crate) fn cut<'a>(jieba: &Jieba, text: &'a str) -> Vec<Word<'a>> {
         .collect()
 }
 
+/// Whether `c` ends a clause for [`cut_clauses`]: whitespace and the clause punctuation that
+/// sentiment treats as a boundary, except `.` (jieba keeps it inside `3.5` and `a.b`). None of
+/// these is a character jieba joins into a block, so jieba's cut of a clause alone is its cut
+/// of that clause inside the whole text.
+#[inline]
+pub(crate) fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '，' | '。' | '！' | '？' | '；' | '：' | ',' | '!' | '?' | ';' | ':' | '…' | '、'
+        )
+}
+
+/// jieba's cut of `text` ([`cut`]) restricted to what analysis reads: the words of every
+/// clause (a maximal run of characters that are not [`is_separator`]) whose byte range
+/// `wanted(start, end)` accepts, and the token of every separator character. Other clauses
+/// yield no token. Each word is exactly the word [`cut`] gives at that place, since jieba
+/// segments between separators independently; the words are in text order.
+pub(crate) fn cut_clauses<'a>(
+    jieba: &Jieba,
+    text: &'a str,
+    mut wanted: impl FnMut(usize, usize) -> bool,
+) -> Vec<Word<'a>> {
+    let mut out = Vec::new();
+    let mut clause_start = 0;
+    let mut push_clause = |out: &mut Vec<Word<'a>>, start: usize, end: usize| {
+        if start < end && wanted(start, end) {
+            out.extend(cut(jieba, &text[start..end]).into_iter().map(|w| Word {
+                start: w.start + start,
+                end: w.end + start,
+                ..w
+            }));
+        }
+    };
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if !is_separator(c) {
+            continue;
+        }
+        push_clause(&mut out, clause_start, i);
+        // jieba's token for a separator: the character, or `\r\n` together.
+        let mut end = i + c.len_utf8();
+        if c == '\r' && chars.peek().is_some_and(|&(_, n)| n == '\n') {
+            chars.next();
+            end += 1;
+        }
+        out.push(Word {
+            text: &text[i..end],
+            start: i,
+            end,
+            meaningful: false,
+        });
+        clause_start = end;
+    }
+    push_clause(&mut out, clause_start, text.len());
+    out
+}
+
 /// Whether a token carries meaning: it contains a letter, digit or ideograph, or an emoji.
 /// Tokens of only whitespace, punctuation or other symbols are not words.
 pub(crate) fn is_word(token: &str) -> bool {
@@ -121,7 +179,7 @@ pub(crate) fn is_word(token: &str) -> bool {
 }
 
 #[inline]
-fn is_word_char(c: char) -> bool {
+pub(crate) fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
@@ -169,6 +227,34 @@ fn is_emoji(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clause_cuts_are_the_whole_cut_where_asked() {
+        let jieba = Jieba::new();
+        let text = "利率3.5%，服务很差。“客服”态度\r\n不错! ok…a.b 好";
+        let whole = cut(&jieba, text);
+        assert_eq!(cut_clauses(&jieba, text, |_, _| true), whole);
+        let show = |words: &[Word<'_>]| -> Vec<String> {
+            words.iter().map(|w| w.text.to_string()).collect()
+        };
+        // Only the clause holding 差 (bytes of "服务很差") is cut; every separator is kept.
+        let at = text.find("差").unwrap();
+        let part = cut_clauses(&jieba, text, |s, e| s <= at && at < e);
+        let expected: Vec<String> = whole
+            .iter()
+            .filter(|w| {
+                let clause = text.find("服务").unwrap()..text.find("。").unwrap();
+                clause.contains(&w.start) || w.text.chars().all(is_separator)
+            })
+            .map(|w| w.text.to_string())
+            .collect();
+        assert_eq!(show(&part), expected);
+        assert_eq!(
+            show(&part),
+            ["，", "服务", "很差", "。", "\r\n", "!", " ", "…", " "]
+        );
+        assert!(cut_clauses(&jieba, "", |_, _| true).is_empty());
+    }
 
     #[test]
     fn parses_user_dict_lines() {

@@ -213,6 +213,8 @@ enum Entry {
 #[derive(Debug)]
 pub(crate) struct Lexicon {
     entries: FxHashMap<String, Entry>,
+    /// Every term and contrast word, to find the clauses analysis must segment.
+    candidates: Option<aho_corasick::AhoCorasick>,
     /// Every entry and every proper prefix of one (on `char` boundaries): a run of tokens that
     /// is not in here cannot grow into an entry.
     prefixes: FxHashSet<String>,
@@ -363,6 +365,14 @@ impl Lexicon {
             if normalized != word {
                 return Err(err(key, format!("not normalized: write {normalized:?}")));
             }
+            if let Some(c) = word.chars().find(|&c| crate::segment::is_separator(c)) {
+                return Err(err(
+                    key,
+                    format!(
+                        "contains {c:?}: a lexicon word lies within one clause (no whitespace or clause punctuation)"
+                    ),
+                ));
+            }
             if entries.insert(word.to_string(), entry).is_some() {
                 return Err(err(
                     key,
@@ -490,6 +500,24 @@ impl Lexicon {
                 }
             }
         }
+        // Terms and contrast words: where one occurs, analysis segments the clause.
+        let candidates = {
+            let words: Vec<&str> = entries
+                .iter()
+                .filter(|(_, e)| matches!(e, Entry::Term(_) | Entry::Contrast))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            if words.is_empty() {
+                None
+            } else {
+                Some(
+                    aho_corasick::AhoCorasick::builder()
+                        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                        .build(&words)
+                        .map_err(|e| err("negative.terms".into(), e.to_string()))?,
+                )
+            }
+        };
         let modifier_first = entries
             .iter()
             .filter(|(_, e)| matches!(e, Entry::Negation | Entry::Degree(_)))
@@ -497,6 +525,7 @@ impl Lexicon {
             .collect();
         Ok(Lexicon {
             entries,
+            candidates,
             prefixes,
             modifier_first,
             entry_first,
@@ -553,6 +582,15 @@ impl Lexicon {
             negative_threshold,
             positive_threshold,
         )
+    }
+
+    /// Whether `clause` (text between two clause separators) holds a term or a contrast word:
+    /// only then can [`Lexicon::terms`] find something in it. Negation and degree words matter
+    /// only before a term in its clause, so they need not be looked for.
+    pub(crate) fn may_find(&self, clause: &str) -> bool {
+        self.candidates
+            .as_ref()
+            .is_some_and(|ac| ac.is_match(clause))
     }
 
     /// The sentiment terms of one field, with their positions (title hits weighted).

@@ -1,75 +1,119 @@
-//! SimHash (64-bit) over the words of the normalized text, for near-duplicate clustering.
+//! SimHash (64-bit) over character shingles of the normalized text, for near-duplicate
+//! clustering.
 //!
-//! Features are overlapping word bigrams (jieba words that carry meaning, punctuation and
-//! whitespace skipped, title and body as one sequence), each weighted 1 and hashed with FNV-1a
-//! then a SplitMix64 finalizer. Reposts with small edits (a changed headline word, an added
-//! source line) change a few bigrams and so a few bits; different stories differ in about half
-//! the bits. The store clusters documents within [`NEAR_DUPLICATE_BITS`].
+//! Features are the overlapping two-character shingles of every run of word characters
+//! (ideographs, letters, digits; [`crate::segment::is_word_char`]; punctuation and whitespace
+//! end a run, a lone character is no feature), each weighted 1 and hashed from its characters with a SplitMix64 finalizer. No segmentation
+//! is needed, so the fingerprint does not depend on the dictionary. Reposts with small edits
+//! (a changed headline word, an added source line) change a few shingles and so a few bits;
+//! different stories differ in about half the bits. The store clusters documents within
+//! [`NEAR_DUPLICATE_BITS`].
 
-/// A body with at least this many words of two or more characters is hashed without the title
-/// (reposts often change the headline); a shorter one is hashed with it.
-pub const BODY_ONLY_MIN_WORDS: usize = 40;
+use crate::segment::is_word_char;
+
+/// A body with at least this many shingles (about as many characters) is hashed without the
+/// title (reposts often change the headline); a shorter one is hashed with it.
+pub const BODY_ONLY_MIN_SHINGLES: usize = 100;
 
 /// Largest Hamming distance at which two documents are near-duplicates.
 pub const NEAR_DUPLICATE_BITS: u32 = 3;
 
-/// SimHash of a sequence of words; 0 when there are none.
-pub(crate) fn simhash<'a>(words: impl Iterator<Item = &'a str>) -> u64 {
-    // A feature occurring n times adds ±n to each bit: the same as ±1 per occurrence.
-    let mut counts = [0i32; 64];
-    let mut any = false;
-    let table = sign_table();
-    for w in words.filter(|w| w.chars().nth(1).is_some()) {
-        // single characters: mostly function words
-        any = true;
-        let feature = mix(fnv1a(w.as_bytes()));
-        // +1 for a set bit, -1 for a clear one: eight bits at a time from a table.
-        for (byte, lanes) in counts.chunks_exact_mut(8).enumerate() {
-            let signs = &table[(feature >> (8 * byte)) as u8 as usize];
-            for (c, s) in lanes.iter_mut().zip(signs) {
-                *c += s;
-            }
-        }
-    }
-    if !any {
-        return 0;
-    }
-    let mut out = 0u64;
-    for (bit, c) in counts.iter().enumerate() {
-        if *c > 0 {
-            out |= 1 << bit;
-        }
-    }
-    // A document whose bits all cancel would read as "no hash": keep it distinct from empty.
-    if out == 0 { 1 } else { out }
+/// The running sums of a SimHash: per bit, how many features have it set, kept bit-sliced
+/// (plane `k` holds bit `k` of all 64 counts), so adding a feature is a carry through a few
+/// words instead of 64 additions.
+pub(crate) struct SimHasher {
+    planes: [u64; 32],
+    features: usize,
 }
 
-/// For each byte value, the ±1 of each of its eight bits (least significant first).
-fn sign_table() -> &'static [[i32; 8]; 256] {
-    static TABLE: std::sync::OnceLock<[[i32; 8]; 256]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut t = [[0i32; 8]; 256];
-        for (b, row) in t.iter_mut().enumerate() {
-            for (bit, v) in row.iter_mut().enumerate() {
-                *v = if b >> bit & 1 == 1 { 1 } else { -1 };
+impl SimHasher {
+    pub(crate) fn new() -> SimHasher {
+        SimHasher {
+            planes: [0; 32],
+            features: 0,
+        }
+    }
+
+    /// Features added so far.
+    pub(crate) fn features(&self) -> usize {
+        self.features
+    }
+
+    /// Add the shingles of one text.
+    pub(crate) fn add_text(&mut self, text: &str) {
+        // The previous word character of the current run, if any.
+        let mut prev: Option<u32> = None;
+        for c in text.chars() {
+            if is_word_char(c) {
+                let c = c.to_ascii_lowercase() as u32;
+                if let Some(p) = prev {
+                    self.add(shingle(p, c));
+                }
+                prev = Some(c);
+            } else {
+                prev = None;
             }
         }
-        t
-    })
+    }
+
+    #[inline]
+    fn add(&mut self, feature: u64) {
+        self.features += 1;
+        let mut carry = feature;
+        for plane in &mut self.planes {
+            let next = *plane & carry;
+            *plane ^= carry;
+            carry = next;
+            if carry == 0 {
+                break;
+            }
+        }
+    }
+
+    /// The fingerprint: a bit is set when more than half the features have it set; 0 when no
+    /// feature was added, never 0 otherwise.
+    pub(crate) fn finish(&self) -> u64 {
+        if self.features == 0 {
+            return 0;
+        }
+        // Planes above the bit length of the feature count are zero.
+        let used = (usize::BITS - self.features.leading_zeros()) as usize;
+        let mut out = 0u64;
+        for bit in 0..64 {
+            let set: u64 = self.planes[..used]
+                .iter()
+                .enumerate()
+                .map(|(k, plane)| (plane >> bit & 1) << k)
+                .sum();
+            if 2 * set > self.features as u64 {
+                out |= 1 << bit;
+            }
+        }
+        // A document whose bits all cancel would read as "no hash": keep it distinct from empty.
+        if out == 0 { 1 } else { out }
+    }
+}
+
+/// The hash of the shingle of characters `a b`.
+#[inline]
+fn shingle(a: u32, b: u32) -> u64 {
+    mix((u64::from(a) << 21 | u64::from(b)) ^ 0x5349_4d48_4153_4821)
+}
+
+/// SimHash of a document: the body alone when it has at least [`BODY_ONLY_MIN_SHINGLES`]
+/// shingles, else title and body together; 0 when there is no feature.
+pub(crate) fn document(title: &str, body: &str) -> u64 {
+    let mut h = SimHasher::new();
+    h.add_text(body);
+    if h.features() < BODY_ONLY_MIN_SHINGLES {
+        h.add_text(title);
+    }
+    h.finish()
 }
 
 /// Number of differing bits.
 pub fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 pub(crate) fn mix(mut z: u64) -> u64 {
@@ -82,18 +126,53 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 mod tests {
     use super::*;
 
+    fn hash(text: &str) -> u64 {
+        let mut h = SimHasher::new();
+        h.add_text(text);
+        h.finish()
+    }
+
     #[test]
-    fn empty_is_zero_and_words_are_a_bag() {
-        assert_eq!(simhash(std::iter::empty()), 0);
-        assert_eq!(simhash(["的", "了"].into_iter()), 0);
-        let a = simhash(["恒信", "暴力", "催收"].into_iter());
-        let b = simhash(["恒信", "暴力", "投诉"].into_iter());
-        assert_ne!(a, 0);
-        assert_ne!(a, b);
-        assert_eq!(
-            a,
-            simhash(["催收", "暴力", "恒信"].into_iter()),
-            "a bag of words"
+    fn shingles_of_word_character_runs() {
+        assert_eq!(hash(""), 0);
+        assert_eq!(hash("的，了。"), 0, "lone characters are no feature");
+        let mut h = SimHasher::new();
+        h.add_text("恒信暴力催收，APP");
+        // 恒信 信暴 暴力 力催 催收 | ap pp
+        assert_eq!(h.features(), 7);
+        assert_ne!(h.finish(), 0);
+        assert_eq!(hash("恒信，催收"), hash("催收。恒信"), "a bag of shingles");
+        assert_ne!(hash("恒信暴力催收"), hash("恒信暴力投诉"));
+        assert_eq!(hash("APP"), hash("app"), "ASCII case does not matter");
+    }
+
+    #[test]
+    fn bits_follow_the_majority_of_features() {
+        let mut h = SimHasher::new();
+        for f in [0b1011u64, 0b0011, 0b0110, 0b0001, 0b1000_0000_0001] {
+            h.add(f);
+        }
+        // bit 0: 4 of 5, bit 1: 3 of 5, bit 2: 1, bit 3: 1, bit 11: 1.
+        assert_eq!(h.finish(), 0b0011);
+        let mut h = SimHasher::new();
+        for _ in 0..70_000 {
+            h.add(u64::MAX);
+        }
+        h.add(0);
+        assert_eq!(h.finish(), u64::MAX, "counts beyond 16 bits carry on");
+        let mut h = SimHasher::new();
+        h.add(0b01);
+        h.add(0b10);
+        assert_eq!(h.finish(), 1, "all bits cancelled is not the empty hash");
+    }
+
+    #[test]
+    fn a_long_body_is_hashed_without_its_title() {
+        let body = "消费金融公司暴力催收问题引发关注，多名借款人反映遭到电话轰炸。".repeat(5);
+        assert_eq!(document("标题一", &body), document("完全不同的标题", &body));
+        assert_ne!(
+            document("标题一", "短正文"),
+            document("完全不同的标题", "短正文")
         );
     }
 }

@@ -99,7 +99,7 @@ fn doc(id: &str, at: DateTime<Utc>, entity: &str, label: SentimentLabel, score: 
         analysis: serde_json::from_value(serde_json::json!({
             "title": format!("标题 {id}"),
             "body": "正文",
-            "token_count": 2,
+            "char_count": 2,
             "mentions": [mention(entity, "恒信", AliasKind::Brand)],
             "sentiment": sentiment(label, score),
             "entity_sentiments": [{"entity_id": entity, "sentiment": sentiment(label, score)}],
