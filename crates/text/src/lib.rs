@@ -24,7 +24,7 @@
 //!   [`lead_end`]).
 //!
 //! Sentiment adds two sources into one sum: the lexicon's terms with their rules, and a small
-//! learned model (logistic regression over jieba words and character bigrams, trained offline
+//! learned model (logistic regression over character n-grams, trained offline
 //! by `examples/train_sentiment.rs` on MIT-licensed data, shipped as `config/sentiment-model.tsv`
 //! and named by the lexicon's `[model]` table). Its strongest features are listed as evidence
 //! marked `模型`; see [`sentiment`].
@@ -119,8 +119,9 @@ use crate::targets::Span;
 /// dimension tags, SimHash.
 /// 3: the learned sentiment model (`config/sentiment-model.tsv`) with its register gate, model
 /// features as evidence, mention salience.
-/// 4: SimHash over character shingles; only clauses that can hold a term or an alias are
-/// segmented; the model over character n-grams; `char_count` instead of a token count.
+/// 4: SimHash over character bigrams; only clauses that can hold a term or an alias are
+/// segmented; the sentiment model over character n-grams (no segmentation), retrained;
+/// `char_count` instead of a token count.
 pub const ANALYZER_VERSION: u32 = 4;
 
 /// File name of the risk rules looked for beside the sentiment lexicon when
@@ -302,7 +303,7 @@ impl Analyzer {
             self.lexicon.terms(&b.words, false),
         ];
         self.lexicon
-            .add_model_evidence([(t.text, &t.words), (b.text, &b.words)], &mut terms);
+            .add_model_evidence([t.text, b.text], &mut terms);
         let texts = [t.text, b.text];
         let sentiment = self.judge(
             terms.iter().flatten().map(|p| p.ev.clone()).collect(),
@@ -397,7 +398,8 @@ impl Analyzer {
 
     /// What the sentiment model's trainer (`examples/train_sentiment.rs`) needs of one text:
     /// the lexicon's sum for it (title and body, without the model) and the model's feature
-    /// keys (`w:…`, `c:…`; see the `model` module), extracted exactly as analysis does.
+    /// keys of every kind (`u:…`, `c:…`, `t:…`, `a:…`, negated `c:!…`; see the `model`
+    /// module), extracted exactly as analysis does.
     #[doc(hidden)]
     pub fn model_inputs(&self, title: &str, body: &str) -> (f32, Vec<String>) {
         let title = normalize(title);
@@ -413,8 +415,8 @@ impl Analyzer {
         .map(|p| p.ev.contribution())
         .sum();
         let mut keys = Vec::new();
-        model::feature_keys(t.text, &t.words, &mut keys);
-        model::feature_keys(b.text, &b.words, &mut keys);
+        model::feature_keys(t.text, &mut keys);
+        model::feature_keys(b.text, &mut keys);
         (lexicon_sum, keys)
     }
 

@@ -1,16 +1,30 @@
-//! The learned half of sentiment: a linear model over jieba words and character bigrams,
-//! trained offline and shipped as a text file, combined additively with the lexicon.
+//! The learned half of sentiment: a linear model over character n-grams, trained offline and
+//! shipped as a text file, combined additively with the lexicon. It needs no segmentation:
+//! features come from the normalized text alone.
 //!
 //! # Features
 //!
-//! Over the normalized text of each field, in text order ([`for_each_feature`]):
+//! Over the normalized text of each field, in text order ([`for_each_feature`]), within every
+//! run of CJK ideographs (U+4E00–U+9FFF; any other character ends a run):
 //!
-//! * `w:<word>`: every jieba word that carries meaning (letters, digits, ideographs) and is not only ASCII
-//!   digits, ASCII lowercased;
-//! * `c:<two characters>`: every pair of adjacent CJK ideographs (`不好`, `太慢`), across word
-//!   boundaries.
+//! * `u:<character>`: every ideograph (`差`);
+//! * `c:<two characters>`: every pair of adjacent ideographs (`不好`, `太慢`);
+//! * `t:<three characters>`: every three adjacent ideographs (`不满意`, `送得慢`);
 //!
-//! A document's `n` is the number of feature occurrences in title and body together.
+//! and `a:<letters>`: every maximal run of ASCII letters and digits that is not only digits,
+//! lowercased (`app`, `vip`).
+//!
+//! **Negation scope:** an n-gram that starts after a negation character ([`NEGATORS`]: 不 没 无
+//! 未) of its ideograph run is a feature of its own, marked `!`: in `服务很不满意`, `u:!满`,
+//! `u:!意` and `c:!满意` are not `u:满`, `u:意` and `c:满意`, so the praise after `不` is not
+//! read as praise. The n-grams containing the negation character (`c:不满`, `t:很不满`) are
+//! plain; the scope ends with the run (at punctuation).
+//!
+//! The file's `@features` line says which kinds the model was trained with, and `neg` whether
+//! it keys negated n-grams apart; only those kinds are counted. A document's `n` is the number
+//! of occurrences of those kinds in title and body together. Keys are hashed from their
+//! characters ([`unigram_hash`], [`bigram_hash`], [`trigram_hash`], [`ascii_hash`],
+//! [`negated_hash`]), so analysis allocates nothing per feature.
 //!
 //! # Score
 //!
@@ -32,33 +46,60 @@
 //! comments (the file header records the training data, its licence and the held-out figures):
 //!
 //! ```text
-//! @format→yuqing-sentiment-lr/1
+//! @format→yuqing-sentiment-lr/2
 //! @norm→mean-binary
-//! w:满意→0.4812
-//! c:太慢→-0.9377
+//! @features→u c t a neg
+//! u:差→-52.10
+//! c:太慢→-93.77
+//! c:!满意→-40.02
+//! t:不满意→-120.34
+//! a:app→10.22
 //! ```
 //!
-//! Weights are finite, at most [`MAX_MODEL_WEIGHT`] in magnitude; a key appears once.
-//! `crates/text/examples/train_sentiment.rs` writes it.
+//! Weights are finite, at most [`MAX_MODEL_WEIGHT`] in magnitude; a key appears once, its kind
+//! is one `@features` lists, and a negated key (`!`) needs `neg` there.
+//! `crates/text/examples/train_sentiment.rs` writes it. (Format 1 had jieba words, `w:`; its
+//! files are refused.)
 
 use std::path::Path;
 
 use crate::error::TextError;
-use crate::fxhash::FxHashMap;
-use crate::segment::Word;
 
 /// The `@format` line every model file must carry.
-pub const MODEL_FORMAT: &str = "yuqing-sentiment-lr/1";
-/// Largest accepted feature weight magnitude.
-pub const MAX_MODEL_WEIGHT: f32 = 100.0;
+pub const MODEL_FORMAT: &str = "yuqing-sentiment-lr/2";
+/// Largest accepted feature weight magnitude. A weight is shared by a document's `n` feature
+/// occurrences (a few hundred for a review), so a decisive feature weighs in the hundreds.
+pub const MAX_MODEL_WEIGHT: f32 = 1000.0;
 
 /// What kind of feature an occurrence is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// A jieba word.
-    Word,
-    /// Two adjacent ideographs.
+    /// One ideograph (`u:`).
+    Unigram,
+    /// Two adjacent ideographs (`c:`).
     Bigram,
+    /// Three adjacent ideographs (`t:`).
+    Trigram,
+    /// A run of ASCII letters and digits, lowercased (`a:`).
+    Ascii,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Unigram, Kind::Bigram, Kind::Trigram, Kind::Ascii];
+
+    /// The key prefix, without its colon.
+    pub(crate) fn letter(self) -> &'static str {
+        match self {
+            Kind::Unigram => "u",
+            Kind::Bigram => "c",
+            Kind::Trigram => "t",
+            Kind::Ascii => "a",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
 }
 
 /// How feature occurrences become model inputs (the file's `@norm` line; see the module docs).
@@ -106,19 +147,76 @@ impl Norm {
 /// The loaded model: feature key hash → weight (lexicon units).
 #[derive(Debug)]
 pub(crate) struct SentimentModel {
-    weights: FxHashMap<u64, f32>,
-    /// One bit per [`FILTER_BITS`] slot of the key hashes present: most features of a text
-    /// are unknown, and this 16 KB bitmap (in L1 cache) answers them without probing the map.
-    filter: Vec<u64>,
+    weights: WeightTable,
     pub(crate) norm: Norm,
+    /// The kinds the model was trained with ([`Kind::bit`]s): only they are counted.
+    kinds: u8,
+    /// Whether features after a negation character are keyed apart (`neg`).
+    negation: bool,
 }
 
-/// Bits of the known-feature prefilter (a power of two).
-const FILTER_BITS: u64 = 1 << 17;
+/// Feature key hash → weight, as one flat open-addressing table of 8-byte slots (the high 32
+/// bits of the hash and the weight), at most half full. A text looks up every n-gram it has,
+/// most of them known: one probe usually reads one cache line, where a general hash map reads
+/// a control group and a bucket elsewhere. The slot is found by the low bits of the hash and
+/// checked against the high bits, so two keys would be confused only if all 64 bits (beyond
+/// the table's index bits, 32 of them) agreed; loading refuses such a pair.
+#[derive(Debug)]
+struct WeightTable {
+    slots: Vec<(u32, f32)>,
+    len: usize,
+}
 
-fn filter_slot(hash: u64) -> (usize, u64) {
-    let slot = hash >> (64 - FILTER_BITS.trailing_zeros());
-    ((slot / 64) as usize, 1 << (slot % 64))
+/// A slot's tag: never 0, which marks an empty slot.
+#[inline]
+fn tag(hash: u64) -> u32 {
+    ((hash >> 32) as u32).max(1)
+}
+
+impl WeightTable {
+    fn with_capacity(n: usize) -> WeightTable {
+        let size = (2 * n).next_power_of_two().max(16);
+        WeightTable {
+            slots: vec![(0, 0.0); size],
+            len: 0,
+        }
+    }
+
+    /// Insert; `false` when a key with the same slot chain and tag is already there.
+    fn insert(&mut self, hash: u64, weight: f32) -> bool {
+        debug_assert!(2 * (self.len + 1) <= self.slots.len());
+        let mask = self.slots.len() - 1;
+        let t = tag(hash);
+        let mut i = hash as usize & mask;
+        loop {
+            match self.slots[i].0 {
+                0 => {
+                    self.slots[i] = (t, weight);
+                    self.len += 1;
+                    return true;
+                }
+                x if x == t => return false,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, hash: u64) -> Option<f32> {
+        let mask = self.slots.len() - 1;
+        let t = tag(hash);
+        let mut i = hash as usize & mask;
+        loop {
+            let (x, w) = self.slots[i];
+            if x == t {
+                return Some(w);
+            }
+            if x == 0 {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
 }
 
 impl SentimentModel {
@@ -138,9 +236,12 @@ impl SentimentModel {
             line,
             reason,
         };
-        let mut weights: FxHashMap<u64, f32> = FxHashMap::default();
+        // Keys and weights first: the table is sized once their number is known.
+        let mut entries: Vec<(u64, f32, usize, String)> = Vec::new();
         let mut format = false;
         let mut norm = None;
+        let mut kinds: Option<u8> = None;
+        let mut negation = false;
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
             if line.trim().is_empty() || line.starts_with('#') {
@@ -170,19 +271,62 @@ impl SentimentModel {
                             ));
                         }
                     },
+                    "features" => {
+                        let mut bits = 0u8;
+                        for name in value.split_whitespace() {
+                            if name == "neg" {
+                                negation = true;
+                                continue;
+                            }
+                            let Some(k) = Kind::ALL.iter().find(|k| k.letter() == name) else {
+                                return Err(err(
+                                    n,
+                                    format!(
+                                        "unknown feature kind {name:?}, expected u, c, t, a or neg"
+                                    ),
+                                ));
+                            };
+                            bits |= k.bit();
+                        }
+                        if bits == 0 {
+                            return Err(err(n, "`@features` lists no kind".into()));
+                        }
+                        kinds = Some(bits);
+                    }
                     other => return Err(err(n, format!("unknown parameter `@{other}`"))),
                 }
                 continue;
             }
-            let (kind, feature) = if let Some(f) = key.strip_prefix("w:") {
-                (Kind::Word, f)
-            } else if let Some(f) = key.strip_prefix("c:") {
-                (Kind::Bigram, f)
-            } else {
-                return Err(err(n, format!("key {key:?} must start with `w:` or `c:`")));
+            let Some(kind) = key
+                .split_once(':')
+                .and_then(|(p, _)| Kind::ALL.iter().copied().find(|k| k.letter() == p))
+            else {
+                return Err(err(
+                    n,
+                    format!("key {key:?} must start with `u:`, `c:`, `t:` or `a:`"),
+                ));
             };
-            if feature.is_empty() {
-                return Err(err(n, "empty feature".into()));
+            let Some(kinds) = kinds else {
+                return Err(err(
+                    n,
+                    "the `@features` line must come before the keys".into(),
+                ));
+            };
+            if kinds & kind.bit() == 0 {
+                return Err(err(
+                    n,
+                    format!("{key:?}: kind `{}` is not in `@features`", kind.letter()),
+                ));
+            }
+            let (negated, feature) = match key[2..].strip_prefix('!') {
+                Some(f) if kind != Kind::Ascii => (true, f),
+                _ => (false, &key[2..]),
+            };
+            if negated && !negation {
+                return Err(err(
+                    n,
+                    format!("{key:?}: a negated feature, and `@features` has no `neg`"),
+                ));
             }
             let w: f32 = value
                 .trim()
@@ -194,19 +338,17 @@ impl SentimentModel {
                     format!("weight of {key:?} must be finite and at most {MAX_MODEL_WEIGHT}"),
                 ));
             }
-            let hash = match kind {
-                Kind::Word => feature_hash(Kind::Word, feature.as_bytes()),
-                Kind::Bigram => {
-                    let mut cs = feature.chars();
-                    match (cs.next(), cs.next(), cs.next()) {
-                        (Some(a), Some(b), None) => bigram_hash(a, b),
-                        _ => return Err(err(n, format!("{key:?}: a bigram is two characters"))),
-                    }
-                }
-            };
-            if weights.insert(hash, w).is_some() {
-                return Err(err(n, format!("{key:?} listed twice")));
-            }
+            let hash = key_hash(kind, feature).map(|h| if negated { negated_hash(h) } else { h });
+            let hash = hash.ok_or_else(|| {
+                err(
+                    n,
+                    format!(
+                        "{key:?}: u:, c: and t: take one, two and three CJK ideographs, a: a run \
+                         of ASCII letters and digits that is not only digits"
+                    ),
+                )
+            })?;
+            entries.push((hash, w, n, key.to_string()));
         }
         if !format {
             return Err(err(0, format!("missing `@format\t{MODEL_FORMAT}` line")));
@@ -214,115 +356,202 @@ impl SentimentModel {
         let Some(norm) = norm else {
             return Err(err(0, "missing `@norm` line".into()));
         };
-        let mut filter = vec![0u64; (FILTER_BITS / 64) as usize];
-        for &h in weights.keys() {
-            let (word, bit) = filter_slot(h);
-            filter[word] |= bit;
+        let Some(kinds) = kinds else {
+            return Err(err(0, "missing `@features` line".into()));
+        };
+        let mut weights = WeightTable::with_capacity(entries.len());
+        for (hash, w, n, key) in entries {
+            if !weights.insert(hash, w) {
+                return Err(err(
+                    n,
+                    format!("{key:?} listed twice (or its hash collides with another key's)"),
+                ));
+            }
         }
         Ok(SentimentModel {
             weights,
-            filter,
             norm,
+            kinds,
+            negation,
         })
     }
 
     /// Number of features with a weight.
     pub(crate) fn len(&self) -> usize {
-        self.weights.len()
+        self.weights.len
     }
 
-    /// The weight of a feature occurrence, if the model knows it.
+    /// Whether occurrences of `kind` are features of this model (count in `n`).
+    #[inline]
+    pub(crate) fn counts(&self, kind: Kind) -> bool {
+        self.kinds & kind.bit() != 0
+    }
+
+    /// The key hash of an occurrence from [`for_each_feature`] (negated apart when the model
+    /// has `neg`): what [`SentimentModel::weight`] looks up.
+    #[inline]
+    pub(crate) fn key_of(&self, negated: bool, hash: u64) -> u64 {
+        if negated && self.negation {
+            negated_hash(hash)
+        } else {
+            hash
+        }
+    }
+
+    /// The weight of a feature key hash, if the model knows it.
     #[inline]
     pub(crate) fn weight(&self, hash: u64) -> Option<f32> {
-        let (word, bit) = filter_slot(hash);
-        if self.filter[word] & bit == 0 {
-            return None;
+        self.weights.get(hash)
+    }
+}
+
+/// The hash of a file key's feature text, `None` when it is not one the text can produce.
+fn key_hash(kind: Kind, feature: &str) -> Option<u64> {
+    let mut cs = feature.chars();
+    let ideographs = feature.chars().all(is_ideograph);
+    match kind {
+        Kind::Unigram if ideographs => match (cs.next(), cs.next()) {
+            (Some(a), None) => Some(unigram_hash(a)),
+            _ => None,
+        },
+        Kind::Bigram if ideographs => match (cs.next(), cs.next(), cs.next()) {
+            (Some(a), Some(b), None) => Some(bigram_hash(a, b)),
+            _ => None,
+        },
+        Kind::Trigram if ideographs => match (cs.next(), cs.next(), cs.next(), cs.next()) {
+            (Some(a), Some(b), Some(c), None) => Some(trigram_hash(a, b, c)),
+            _ => None,
+        },
+        Kind::Ascii
+            if !feature.is_empty()
+                && feature.bytes().all(|b| b.is_ascii_alphanumeric())
+                && !feature.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Some(ascii_hash(feature.as_bytes()))
         }
-        self.weights.get(&hash).copied()
+        _ => None,
     }
-}
-
-/// The key hash of a word feature: its bytes (ASCII lowercased), eight bytes at a time,
-/// finalized. The same function hashes file keys at load and text at analysis.
-#[inline]
-pub(crate) fn feature_hash(kind: Kind, feature: &[u8]) -> u64 {
-    if feature.iter().any(u8::is_ascii_uppercase) {
-        return hash_bytes(kind, &feature.to_ascii_lowercase());
-    }
-    hash_bytes(kind, feature)
-}
-
-#[inline]
-fn hash_bytes(kind: Kind, bytes: &[u8]) -> u64 {
-    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut h: u64 = match kind {
-        Kind::Word => 0x9e37_79b9_7f4a_7c15,
-        Kind::Bigram => 0xc2b2_ae3d_27d4_eb4f,
-    } ^ bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut b = [0u8; 8];
-        b[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
-    }
-    crate::simhash::mix(h)
 }
 
 fn is_ideograph(c: char) -> bool {
     ('\u{4E00}'..='\u{9FFF}').contains(&c)
 }
 
+// Seeds of the n-gram hashes. An ideograph is below 2^16, so the mixed input of a unigram
+// keeps the top 48 bits of its seed, a bigram's the top 27 and a trigram's the top 6: their
+// top six bits (100111, 110000, 000101) differ, so no two n-grams share an input, and `mix`
+// is a bijection: no two n-grams share a hash.
+const UNIGRAM_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+const BIGRAM_SEED: u64 = 0xc2b2_ae3d_27d4_eb4f;
+const TRIGRAM_SEED: u64 = 0x1656_67b1_9e37_79f9;
+const ASCII_SEED: u64 = 0x27d4_eb2f_1656_67c5;
+
+/// The key hash of a unigram feature, from its character.
+#[inline]
+pub(crate) fn unigram_hash(a: char) -> u64 {
+    crate::simhash::mix(a as u64 ^ UNIGRAM_SEED)
+}
+
 /// The key hash of a bigram feature, from its two characters (cheaper than hashing bytes).
 #[inline]
 pub(crate) fn bigram_hash(a: char, b: char) -> u64 {
-    crate::simhash::mix(((a as u64) << 21 | b as u64) ^ 0xc2b2_ae3d_27d4_eb4f)
+    crate::simhash::mix(((a as u64) << 21 | b as u64) ^ BIGRAM_SEED)
 }
 
-/// Every feature occurrence of one normalized field, in text order: `f(kind, start, end, hash)`
-/// with the byte range of the feature text and its key hash. `words` is jieba's default-mode
-/// cut of `text`.
-pub(crate) fn for_each_feature(
-    text: &str,
-    words: &[Word<'_>],
-    mut f: impl FnMut(Kind, usize, usize, u64),
-) {
-    for w in words {
-        if w.meaningful && !w.text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            f(
-                Kind::Word,
-                w.start,
-                w.end,
-                feature_hash(Kind::Word, w.text.as_bytes()),
-            );
+/// The key hash of a trigram feature, from its three characters.
+#[inline]
+pub(crate) fn trigram_hash(a: char, b: char, c: char) -> u64 {
+    crate::simhash::mix(((a as u64) << 42 | (b as u64) << 21 | c as u64) ^ TRIGRAM_SEED)
+}
+
+/// Characters that open a negation scope: the n-grams after one, to the end of its ideograph
+/// run, are negated features (`c:!满意` in `很不满意`) when the model has them (`neg`).
+pub(crate) const NEGATORS: [char; 4] = ['不', '没', '无', '未'];
+
+/// The key hash of a negated feature, from its plain hash.
+#[inline]
+pub(crate) fn negated_hash(hash: u64) -> u64 {
+    crate::simhash::mix(hash ^ NEGATED_SEED)
+}
+
+const NEGATED_SEED: u64 = 0x85eb_ca77_c2b2_ae63;
+
+/// The key hash of an ASCII run: its bytes lowercased, eight at a time (on the stack),
+/// finalized. The same function hashes file keys at load and text at analysis.
+#[inline]
+pub(crate) fn ascii_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = ASCII_SEED ^ bytes.len() as u64;
+    for c in bytes.chunks(8) {
+        let mut b = [0u8; 8];
+        b[..c.len()].copy_from_slice(c);
+        b.make_ascii_lowercase();
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    }
+    crate::simhash::mix(h)
+}
+
+/// Every feature occurrence of one normalized field, of every kind, in text order (by where
+/// it ends): `f(kind, negated, start, end, hash)` with the byte range of the feature text, its
+/// key hash, and whether it starts after a negation character ([`NEGATORS`]) of its ideograph
+/// run. Callers keep the kinds their model counts ([`SentimentModel::counts`]) and look the
+/// occurrence up by [`SentimentModel::key_of`].
+pub(crate) fn for_each_feature(text: &str, mut f: impl FnMut(Kind, bool, usize, usize, u64)) {
+    fn ascii(text: &str, s: usize, e: usize, f: &mut impl FnMut(Kind, bool, usize, usize, u64)) {
+        let run = &text.as_bytes()[s..e];
+        if !run.iter().all(u8::is_ascii_digit) {
+            f(Kind::Ascii, false, s, e, ascii_hash(run));
         }
     }
-    let mut prev: Option<(usize, char)> = None; // the previous ideograph and where it starts
+    // The two previous ideographs of the current run (nearest first) and where they start.
+    let mut p1: Option<(usize, char)> = None;
+    let mut p2: Option<(usize, char)> = None;
+    // Where the last negation character of the current run starts.
+    let mut negation: Option<usize> = None;
+    let mut run_start: Option<usize> = None; // of the current ASCII alphanumeric run
     for (i, c) in text.char_indices() {
-        if is_ideograph(c) {
-            if let Some((p, pc)) = prev {
-                f(Kind::Bigram, p, i + c.len_utf8(), bigram_hash(pc, c));
-            }
-            prev = Some((i, c));
-        } else {
-            prev = None;
+        if c.is_ascii_alphanumeric() {
+            run_start.get_or_insert(i);
+            (p1, p2, negation) = (None, None, None);
+            continue;
         }
+        if let Some(s) = run_start.take() {
+            ascii(text, s, i, &mut f);
+        }
+        if is_ideograph(c) {
+            let e = i + c.len_utf8();
+            let after = |start: usize| negation.is_some_and(|n| start > n);
+            f(Kind::Unigram, after(i), i, e, unigram_hash(c));
+            if let Some((p, pc)) = p1 {
+                f(Kind::Bigram, after(p), p, e, bigram_hash(pc, c));
+                if let Some((q, qc)) = p2 {
+                    f(Kind::Trigram, after(q), q, e, trigram_hash(qc, pc, c));
+                }
+            }
+            p2 = p1;
+            p1 = Some((i, c));
+            if NEGATORS.contains(&c) {
+                negation = Some(i);
+            }
+        } else {
+            (p1, p2, negation) = (None, None, None);
+        }
+    }
+    if let Some(s) = run_start {
+        ascii(text, s, text.len(), &mut f);
     }
 }
 
-/// The feature keys (`w:…`, `c:…`) of a field, in text order: what the trainer counts.
-pub(crate) fn feature_keys(text: &str, words: &[Word<'_>], out: &mut Vec<String>) {
-    for_each_feature(text, words, |kind, s, e, _| {
-        let prefix = match kind {
-            Kind::Word => "w:",
-            Kind::Bigram => "c:",
-        };
-        out.push(format!("{prefix}{}", text[s..e].to_ascii_lowercase()));
+/// The feature keys (`u:…`, `c:…`, `t:…`, `a:…`) of a field, every kind, in text order: what
+/// the trainer counts (it keeps the kinds it trains).
+pub(crate) fn feature_keys(text: &str, out: &mut Vec<String>) {
+    for_each_feature(text, |kind, negated, s, e, _| {
+        let mark = if negated { "!" } else { "" };
+        out.push(format!(
+            "{}:{mark}{}",
+            kind.letter(),
+            text[s..e].to_ascii_lowercase()
+        ));
     });
 }
 
@@ -330,60 +559,152 @@ pub(crate) fn feature_keys(text: &str, words: &[Word<'_>], out: &mut Vec<String>
 mod tests {
     use super::*;
 
-    fn words(text: &str) -> Vec<Word<'_>> {
+    fn keys(text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        let mut pos = 0;
-        for tok in text.split_inclusive('|') {
-            let t = tok.trim_end_matches('|');
-            out.push(Word {
-                text: t,
-                start: pos,
-                end: pos + t.len(),
-                meaningful: crate::segment::is_word(t),
-            });
-            pos += tok.len();
-        }
+        feature_keys(text, &mut out);
         out
     }
 
     #[test]
-    fn features_are_words_and_ideograph_bigrams() {
-        let text = "送餐|太慢|，|APP|123|卡";
-        let mut keys = Vec::new();
-        feature_keys(text, &words(text), &mut keys);
+    fn features_are_ideograph_ngrams_and_ascii_runs() {
         assert_eq!(
-            keys,
-            ["w:送餐", "w:太慢", "w:app", "w:卡", "c:送餐", "c:太慢"]
+            keys("送餐太慢，APP 123卡x2"),
+            [
+                "u:送",
+                "u:餐",
+                "c:送餐",
+                "u:太",
+                "c:餐太",
+                "t:送餐太",
+                "u:慢",
+                "c:太慢",
+                "t:餐太慢",
+                "a:app",
+                "u:卡",
+                "a:x2",
+            ]
         );
+        // After a negation character, to the end of its run, n-grams are negated.
+        assert_eq!(
+            keys("很不满意，好"),
+            [
+                "u:很",
+                "u:不",
+                "c:很不",
+                "u:!满",
+                "c:不满",
+                "t:很不满",
+                "u:!意",
+                "c:!满意",
+                "t:不满意",
+                "u:好",
+            ]
+        );
+        // Every kind, with the byte range of its text and the hash analysis looks up.
+        let text = "Ok不好";
+        let mut seen = Vec::new();
+        for_each_feature(text, |kind, negated, s, e, h| {
+            seen.push((kind, negated, &text[s..e], h))
+        });
+        assert_eq!(
+            seen,
+            [
+                (Kind::Ascii, false, "Ok", ascii_hash(b"ok")),
+                (Kind::Unigram, false, "不", unigram_hash('不')),
+                (Kind::Unigram, true, "好", unigram_hash('好')),
+                (Kind::Bigram, false, "不好", bigram_hash('不', '好')),
+            ]
+        );
+        assert!(keys("，。! 2024 3.45%").is_empty());
+        let hashes = [
+            unigram_hash('好'),
+            bigram_hash('好', '好'),
+            trigram_hash('好', '好', '好'),
+            ascii_hash(b"hao"),
+        ];
+        for (i, a) in hashes.iter().enumerate() {
+            assert!(hashes[i + 1..].iter().all(|b| a != b));
+        }
     }
+
+    const HEAD: &str = "@format\tyuqing-sentiment-lr/2\n@norm\tsqrt-binary\n@features\tu c t a\n";
 
     #[test]
     fn parse_validates_and_hashes_like_the_text() {
         let m = SentimentModel::parse(
-            "# header\n@format\tyuqing-sentiment-lr/1\n@norm\tsqrt-binary\nw:满意\t0.5\nc:太慢\t-1.25\nw:APP\t0.1\n",
+            &format!("# header\n{HEAD}u:差\t-0.5\nc:太慢\t-1.25\nt:不满意\t-2\na:APP\t0.1\n"),
             Path::new("m.tsv"),
         )
         .unwrap();
-        assert_eq!(m.len(), 3);
-        assert_eq!(
-            m.weight(feature_hash(Kind::Word, "满意".as_bytes())),
-            Some(0.5)
-        );
-        assert_eq!(m.weight(bigram_hash('太', '慢')), Some(-1.25));
-        assert_eq!(m.weight(feature_hash(Kind::Word, b"app")), Some(0.1));
-        assert_eq!(m.weight(feature_hash(Kind::Word, "太慢".as_bytes())), None);
+        assert_eq!(m.len(), 4);
+        let mut found = Vec::new();
+        for_each_feature("差，太慢！不满意app", |_, negated, _, _, h| {
+            found.extend(m.weight(m.key_of(negated, h)));
+        });
+        assert_eq!(found, [-0.5, -1.25, -2.0, 0.1]);
+        assert_eq!(m.weight(bigram_hash('满', '意')), None);
+        assert!(Kind::ALL.iter().all(|&k| m.counts(k)));
+        // Negated n-grams: their own keys when the model has `neg`, the plain ones otherwise.
+        let neg = SentimentModel::parse(
+            "@format\tyuqing-sentiment-lr/2\n@norm\tmean-binary\n@features\tc neg\n\
+             c:满意\t3\nc:!满意\t-4\n",
+            Path::new("m.tsv"),
+        )
+        .unwrap();
+        let weights = |m: &SentimentModel, text: &str| {
+            let mut out = Vec::new();
+            for_each_feature(text, |_, negated, _, _, h| {
+                out.extend(m.weight(m.key_of(negated, h)))
+            });
+            out
+        };
+        assert_eq!(weights(&neg, "满意，不满意"), [3.0, -4.0]);
+        let plain = SentimentModel::parse(
+            "@format\tyuqing-sentiment-lr/2\n@norm\tmean-binary\n@features\tc\nc:满意\t3\n",
+            Path::new("m.tsv"),
+        )
+        .unwrap();
+        assert_eq!(weights(&plain, "满意，不满意"), [3.0, 3.0]);
+        let only = SentimentModel::parse(
+            "@format\tyuqing-sentiment-lr/2\n@norm\tmean-binary\n@features\tc\nc:太慢\t1\n",
+            Path::new("m.tsv"),
+        )
+        .unwrap();
+        assert!(only.counts(Kind::Bigram) && !only.counts(Kind::Unigram));
         for (bad, what) in [
-            ("w:a\t1\n", "@format"),
-            ("@format\tother\n", "unknown format"),
-            ("@format\tyuqing-sentiment-lr/1\nw:a\t1\n", "@norm"),
+            ("@norm\tmean-binary\n@features\tc\nc:太慢\t1\n", "@format"),
+            ("@format\tyuqing-sentiment-lr/1\n", "unknown format"),
+            ("@format\tyuqing-sentiment-lr/2\n@features\tc\n", "@norm"),
             (
-                "@format\tyuqing-sentiment-lr/1\n@norm\tcube\n",
+                "@format\tyuqing-sentiment-lr/2\n@norm\tmean-binary\n",
+                "@features",
+            ),
+            (
+                "@format\tyuqing-sentiment-lr/2\n@norm\tcube\n",
                 "unknown norm",
             ),
-            ("@format\tyuqing-sentiment-lr/1\nx:a\t1\n", "must start"),
-            ("@format\tyuqing-sentiment-lr/1\nw:a\tNaN\n", "finite"),
-            ("@format\tyuqing-sentiment-lr/1\nw:a\t1\nw:A\t2\n", "twice"),
-            ("@format\tyuqing-sentiment-lr/1\nw:a 1\n", "key<TAB>value"),
+            (
+                "@format\tyuqing-sentiment-lr/2\n@features\tu w\n",
+                "unknown feature kind",
+            ),
+            (&format!("{HEAD}c:!满意\t1\n"), "has no `neg`"),
+            (
+                "@format\tyuqing-sentiment-lr/2\nc:太慢\t1\n",
+                "before the keys",
+            ),
+            (
+                "@format\tyuqing-sentiment-lr/2\n@features\tu\nc:太慢\t1\n",
+                "not in `@features`",
+            ),
+            (&format!("{HEAD}w:满意\t1\n"), "must start"),
+            (&format!("{HEAD}c:太\t1\n"), "two and three"),
+            (&format!("{HEAD}t:ab\t1\n"), "two and three"),
+            (&format!("{HEAD}u:a\t1\n"), "two and three"),
+            (&format!("{HEAD}a:12\t1\n"), "not only digits"),
+            (&format!("{HEAD}a:a-b\t1\n"), "ASCII letters"),
+            (&format!("{HEAD}c:太慢\tNaN\n"), "finite"),
+            (&format!("{HEAD}a:app\t1\na:APP\t2\n"), "twice"),
+            (&format!("{HEAD}c:太慢 1\n"), "key<TAB>value"),
         ] {
             let e = SentimentModel::parse(bad, Path::new("m.tsv")).unwrap_err();
             assert!(e.to_string().contains(what), "{bad:?}: {e}");

@@ -208,7 +208,7 @@ fn nfkc_stable(c: char) -> bool {
     bits[(u / 64) as usize] >> (u % 64) & 1 == 1
 }
 
-fn run(text: &str, mut spans: Option<&mut Vec<(usize, usize, usize)>>) -> String {
+fn run(text: &str, spans: Option<&mut Vec<(usize, usize, usize)>>) -> String {
     // Pass 1: drop invisibles, turn controls into spaces, NFKC per cluster (a character and the
     // combining marks after it), remembering which input range each output char came from.
     let mut folded = String::with_capacity(text.len());
@@ -290,6 +290,18 @@ fn run(text: &str, mut spans: Option<&mut Vec<(usize, usize, usize)>>) -> String
     };
 
     // Pass 3: collapse whitespace runs to one space and trim.
+    let Some(spans) = spans else {
+        // Without a map to keep: whole runs at a time.
+        let mut out = String::with_capacity(folded.len());
+        for piece in folded.split_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(piece);
+        }
+        return out;
+    };
+    let mut spans = Some(spans);
     let mut out = String::with_capacity(folded.len());
     let mut pending: Option<(usize, usize)> = None;
     for (k, c) in folded.chars().enumerate() {
@@ -456,6 +468,19 @@ mod tests {
         for s in samples {
             let once = normalize(s);
             assert_eq!(normalize(&once), once, "input {s:?}");
+        }
+    }
+
+    #[test]
+    fn the_mapped_and_unmapped_paths_agree() {
+        for text in [
+            "  前后空白  ",
+            "第一段。\n\n第二段，  有空格\t和制表符\r\n",
+            "全角空格\u{3000}\u{3000}和不换行\u{a0}空格 ＡＢＣ１２３",
+            "e\u{301}\u{200B} 恆信\n",
+            "\n\t ",
+        ] {
+            assert_eq!(run(text, None), normalize_mapped(text).text, "{text:?}");
         }
     }
 

@@ -603,26 +603,29 @@ impl Lexicon {
 
     /// The learned model's evidence for a document, appended to each field's placed terms:
     /// every occurrence of a feature the model knows, contributing `scale × weight / √n` (`n`:
-    /// feature occurrences in both fields; see [`crate::model`]). Nothing without a model.
-    pub(crate) fn add_model_evidence(
-        &self,
-        fields: [(&str, &[Word<'_>]); 2],
-        out: &mut [Vec<PlacedTerm>; 2],
-    ) {
+    /// feature occurrences in both fields; see [`crate::model`]). `fields` are the normalized
+    /// title and body. Nothing without a model.
+    pub(crate) fn add_model_evidence(&self, fields: [&str; 2], out: &mut [Vec<PlacedTerm>; 2]) {
         let Some((model, scale, _)) = &self.model else {
             return;
         };
-        // Known features' occurrences: (hash, field, start, end, weight).
-        let mut hits: Vec<(u64, u8, u32, u32, f32)> = Vec::new();
-        let mut n = 0usize;
-        for (k, (text, words)) in fields.iter().enumerate() {
-            model::for_each_feature(text, words, |_, s, e, h| {
-                n += 1;
-                if let Some(w) = model.weight(h) {
-                    hits.push((h, k as u8, s as u32, e as u32, w));
+        // Every occurrence first: (key hash, field, start, end).
+        let mut occurrences: Vec<(u64, u8, u32, u32)> =
+            Vec::with_capacity(fields.iter().map(|t| t.len()).sum::<usize>() / 2);
+        for (k, text) in fields.iter().enumerate() {
+            model::for_each_feature(text, |kind, negated, s, e, h| {
+                if model.counts(kind) {
+                    occurrences.push((model.key_of(negated, h), k as u8, s as u32, e as u32));
                 }
             });
         }
+        let n = occurrences.len();
+        // Then the known ones, with their weights: a tight loop of independent lookups, so
+        // the processor overlaps their cache misses.
+        let hits: Vec<(u64, u8, u32, u32, f32)> = occurrences
+            .iter()
+            .filter_map(|&(h, k, s, e)| model.weight(h).map(|w| (h, k, s, e, w)))
+            .collect();
         if hits.is_empty() {
             return;
         }
@@ -632,7 +635,7 @@ impl Lexicon {
             .register
             .cues
             .as_ref()
-            .is_some_and(|cues| !fields.iter().any(|(text, _)| cues.find(*text).is_some()));
+            .is_some_and(|cues| !fields.iter().any(|text| cues.find(*text).is_some()));
         let gate = if objective {
             self.register.objective_factor
         } else {
@@ -742,7 +745,7 @@ impl Lexicon {
         };
         let (top, rest) = hits.split_at_mut(listed);
         top.sort_by_key(|m| (m.field as u8, m.start, m.end));
-        // Merge identical texts (a word and the bigram it is, or repeats): one entry each.
+        // Merge identical texts (repeats): one entry each.
         // (text, summed weight, summed contribution, distinct places)
         type Merged<'t> = (&'t str, f32, f32, Vec<(Field, u32)>);
         let mut merged: Vec<Merged<'_>> = Vec::new();
