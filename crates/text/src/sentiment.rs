@@ -620,8 +620,7 @@ impl Lexicon {
             });
         }
         let n = occurrences.len();
-        // Then the known ones, with their weights: a tight loop of independent lookups, so
-        // the processor overlaps their cache misses.
+        // Then the known ones, with their weights.
         let hits: Vec<(u64, u8, u32, u32, f32)> = occurrences
             .iter()
             .filter_map(|&(h, k, s, e)| model.weight(h).map(|w| (h, k, s, e, w)))
@@ -1158,6 +1157,18 @@ words = ["不", "没有"]
             panic!("must fail");
         };
         assert!(e.to_string().contains("positive.terms.不"), "{e}");
+    }
+
+    #[test]
+    fn a_word_spanning_clauses_is_rejected() {
+        // Analysis segments clause by clause, so a word with a separator could never be found.
+        for word in ["好,吧", "很 好", "真的!"] {
+            let text = format!("{LEX}\"{word}\" = 1.0\n");
+            let Err(e) = Lexicon::parse(&text, Path::new("x.toml")) else {
+                panic!("{word:?} must fail");
+            };
+            assert!(e.to_string().contains("within one clause"), "{e}");
+        }
     }
 
     #[test]
