@@ -1,12 +1,14 @@
-//! Analysis throughput on one core: normalize + segment + entities + document and per-entity
-//! sentiment + risk and dimension tags + SimHash, over the financial news of
+//! Analysis throughput on one core: normalize + segment (jieba on every clause that can hold a
+//! lexicon term or an alias) + entities + document and per-entity sentiment (lexicon and the
+//! character n-gram model) + risk and dimension tags + SimHash, over the financial news of
 //! ../shared/corpora/text/finna (summary as title, news text as body) and, when present, the
 //! paragraphs of ../shared/corpora/text/pku-199801 grouped into ~1.5 KB documents.
 //!
-//! `cargo bench --bench analysis` prints docs/s and MB/s per corpus and asserts what it counted
-//! (every document analyzed, its characters counted, the learned sentiment model loaded and scoring most
-//! documents). The target is 20,000 docs/s per core;
-//! set `YUQING_BENCH_ASSERT_RATE=1` to make a miss fail the bench.
+//! `cargo bench --bench analysis` prints docs/s and MB/s per corpus and asserts what it
+//! counted (every document analyzed, its characters counted, the learned sentiment model
+//! loaded and scoring most documents). The target is 20,000 docs/s per core; set
+//! `YUQING_BENCH_ASSERT_RATE=1` to make a miss fail the bench. For comparison,
+//! `cargo run --release -p yuqing-text --example phases` times jieba's cut of whole documents.
 
 use std::hint::black_box;
 use std::path::PathBuf;
