@@ -305,10 +305,6 @@ impl Analyzer {
         self.lexicon
             .add_model_evidence([t.text, b.text], &mut terms);
         let texts = [t.text, b.text];
-        let sentiment = self.judge(
-            terms.iter().flatten().map(|p| p.ev.clone()).collect(),
-            texts,
-        );
 
         // Per-entity sentiment from the configured entities' mentions.
         let ids = {
@@ -365,6 +361,8 @@ impl Analyzer {
                 .collect()
         };
 
+        // The document's own judgement takes the evidence last, without a copy.
+        let sentiment = self.judge(terms.into_iter().flatten().map(|p| p.ev).collect(), texts);
         let (risks, dimensions) = self.risk.tag(&[t.text, b.text]);
         let simhash = simhash::document(&title, &body);
         let analysis = Analysis {

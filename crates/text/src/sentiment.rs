@@ -621,10 +621,12 @@ impl Lexicon {
         }
         let n = occurrences.len();
         // Then the known ones, with their weights.
-        let hits: Vec<(u64, u8, u32, u32, f32)> = occurrences
-            .iter()
-            .filter_map(|&(h, k, s, e)| model.weight(h).map(|w| (h, k, s, e, w)))
-            .collect();
+        let mut hits: Vec<(u64, u8, u32, u32, f32)> = Vec::with_capacity(n);
+        hits.extend(
+            occurrences
+                .iter()
+                .filter_map(|&(h, k, s, e)| model.weight(h).map(|w| (h, k, s, e, w))),
+        );
         if hits.is_empty() {
             return;
         }
@@ -657,6 +659,9 @@ impl Lexicon {
                     }
                 }
             }
+        }
+        for (k, out) in out.iter_mut().enumerate() {
+            out.reserve(hits.iter().filter(|h| h.1 as usize == k).count());
         }
         for (&(_, k, start, end, w), &c) in hits.iter().zip(&shares) {
             let field = if k == 0 { Field::Title } else { Field::Body };
