@@ -2,9 +2,10 @@
 //! clustering.
 //!
 //! Features are the overlapping two-character shingles of every run of word characters
-//! (ideographs, letters, digits; `is_word_char`; punctuation and whitespace
-//! end a run, a lone character is no feature), each weighted 1 and hashed from its characters with a SplitMix64 finalizer. No segmentation
-//! is needed, so the fingerprint does not depend on the dictionary. Reposts with small edits
+//! (ideographs, letters and digits; punctuation and whitespace end a run, a lone character is
+//! no feature), ASCII lowercased, each weighted 1 and hashed from its characters with a
+//! SplitMix64 finalizer. No segmentation is needed, so the fingerprint does not depend on the
+//! dictionary. Reposts with small edits
 //! (a changed headline word, an added source line) change a few shingles and so a few bits;
 //! different stories differ in about half the bits. The store clusters documents within
 //! [`NEAR_DUPLICATE_BITS`].
