@@ -609,24 +609,22 @@ impl Lexicon {
         let Some((model, scale, _)) = &self.model else {
             return;
         };
-        // Every occurrence first: (key hash, field, start, end).
-        let mut occurrences: Vec<(u64, u8, u32, u32)> =
+        // Known features' occurrences: (key hash, field, start, end, weight); `n` counts all.
+        let mut hits: Vec<(u64, u8, u32, u32, f32)> =
             Vec::with_capacity(fields.iter().map(|t| t.len()).sum::<usize>() / 2);
+        let mut n = 0usize;
         for (k, text) in fields.iter().enumerate() {
             model::for_each_feature(text, |kind, negated, s, e, h| {
-                if model.counts(kind) {
-                    occurrences.push((model.key_of(negated, h), k as u8, s as u32, e as u32));
+                if !model.counts(kind) {
+                    return;
+                }
+                n += 1;
+                let h = model.key_of(negated, h);
+                if let Some(w) = model.weight(h) {
+                    hits.push((h, k as u8, s as u32, e as u32, w));
                 }
             });
         }
-        let n = occurrences.len();
-        // Then the known ones, with their weights.
-        let mut hits: Vec<(u64, u8, u32, u32, f32)> = Vec::with_capacity(n);
-        hits.extend(
-            occurrences
-                .iter()
-                .filter_map(|&(h, k, s, e)| model.weight(h).map(|w| (h, k, s, e, w))),
-        );
         if hits.is_empty() {
             return;
         }
@@ -1041,27 +1039,13 @@ fn boundary(token: &str) -> Option<bool> {
     is_boundary(token).then_some(false)
 }
 
-/// A non-word token that ends a clause.
+/// A non-word token that ends a clause: one holding a clause separator (the characters
+/// analysis segments between, [`crate::segment::is_separator`]) or a `.`, which jieba keeps
+/// inside its blocks (`3.5`) but which ends a clause where it stands alone.
 fn is_boundary(token: &str) -> bool {
-    token.chars().any(|c| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                '，' | '。'
-                    | '！'
-                    | '？'
-                    | '；'
-                    | '：'
-                    | ','
-                    | '.'
-                    | '!'
-                    | '?'
-                    | ';'
-                    | ':'
-                    | '…'
-                    | '、'
-            )
-    })
+    token
+        .chars()
+        .any(|c| c == '.' || crate::segment::is_separator(c))
 }
 
 /// `1.8` → "1.8", `2.0` → "2", `0.5555` → "0.56".
