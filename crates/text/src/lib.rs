@@ -298,13 +298,12 @@ impl Analyzer {
             .iter()
             .flat_map(|f| self.matcher.find(f.text, &f.occurrences, &f.words, f.field))
             .collect();
-        let mut terms: [Vec<PlacedTerm>; 2] = [
+        let terms: [Vec<PlacedTerm>; 2] = [
             self.lexicon.terms(&t.words, true),
             self.lexicon.terms(&b.words, false),
         ];
-        self.lexicon
-            .add_model_evidence([t.text, b.text], &mut terms);
         let texts = [t.text, b.text];
+        let model = self.lexicon.model_hits(texts);
 
         // Per-entity sentiment from the configured entities' mentions.
         let ids = {
@@ -325,7 +324,7 @@ impl Analyzer {
                 end: m.end,
             })
             .collect();
-        let per = targets::attribute(&[t.text, b.text], &terms, &spans, ids.len());
+        let per = targets::attribute(&texts, &terms, &model, &spans, ids.len());
         let lead = if ids.is_empty() {
             0
         } else {
@@ -355,14 +354,18 @@ impl Analyzer {
         } else {
             let names: Vec<String> = targets.iter().map(|n| normalize(n)).collect();
             let spans = targets::find_targets(&[t.text, b.text], &names);
-            targets::attribute(&[t.text, b.text], &terms, &spans, names.len())
+            targets::attribute(&texts, &terms, &model, &spans, names.len())
                 .into_iter()
                 .map(|ts| self.judge(ts, texts))
                 .collect()
         };
 
         // The document's own judgement takes the evidence last, without a copy.
-        let sentiment = self.judge(terms.into_iter().flatten().map(|p| p.ev).collect(), texts);
+        let evidence = Evidence {
+            terms: terms.into_iter().flatten().map(|p| p.term).collect(),
+            model,
+        };
+        let sentiment = self.judge(evidence, texts);
         let (risks, dimensions) = self.risk.tag(&[t.text, b.text]);
         let simhash = simhash::document(&title, &body);
         let analysis = Analysis {
@@ -380,7 +383,7 @@ impl Analyzer {
         (analysis, target_sentiments)
     }
 
-    fn judge(&self, evidence: Vec<Evidence>, texts: [&str; 2]) -> Sentiment {
+    fn judge(&self, evidence: Evidence, texts: [&str; 2]) -> Sentiment {
         self.lexicon.judge(
             evidence,
             texts,
@@ -410,7 +413,7 @@ impl Analyzer {
         ]
         .iter()
         .flatten()
-        .map(|p| p.ev.contribution())
+        .map(|p| p.term.contribution)
         .sum();
         let mut keys = Vec::new();
         model::feature_keys(t.text, &mut keys);
@@ -631,7 +634,7 @@ mod tests {
 
             let show = |t: Vec<sentiment::PlacedTerm>| -> Vec<String> {
                 t.iter()
-                    .map(|p| format!("{} {:?}", p.start, p.ev))
+                    .map(|p| format!("{} {:?}", p.start, p.term))
                     .collect()
             };
             let found = show(analyzer.lexicon.terms(&part.words, false));

@@ -88,7 +88,7 @@ use yuqing_model::{Field, Sentiment, SentimentLabel, SentimentTerm};
 
 use crate::error::TextError;
 use crate::fxhash::{FxHashMap, FxHashSet};
-use crate::model::{self, SentimentModel};
+use crate::model::SentimentModel;
 use crate::normalize::normalize;
 use crate::segment::Word;
 
@@ -239,28 +239,12 @@ pub(crate) struct Lexicon {
     pub(crate) model_path: Option<std::path::PathBuf>,
 }
 
-/// A piece of sentiment evidence found in a field, with where it starts (byte offset in the
-/// field text).
+/// A lexicon term (with its modifiers) found in a field, with where it starts (byte offset in
+/// the field text).
 #[derive(Debug, Clone)]
 pub(crate) struct PlacedTerm {
     pub start: usize,
-    pub ev: Evidence,
-}
-
-/// A lexicon term (with its modifiers) or one occurrence of a model feature.
-#[derive(Debug, Clone)]
-pub(crate) enum Evidence {
-    Term(SentimentTerm),
-    Model(ModelHit),
-}
-
-impl Evidence {
-    pub(crate) fn contribution(&self) -> f32 {
-        match self {
-            Evidence::Term(t) => t.contribution,
-            Evidence::Model(m) => m.contribution,
-        }
-    }
+    pub term: SentimentTerm,
 }
 
 /// One occurrence of a model feature: where its text is, its model weight and what it adds.
@@ -273,6 +257,20 @@ pub(crate) struct ModelHit {
     pub contribution: f32,
     /// Damped by the register gate (no subjective cue in the document).
     pub objective: bool,
+}
+
+/// The evidence one judgement weighs: lexicon terms (in text order) and model feature
+/// occurrences.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Evidence {
+    pub terms: Vec<SentimentTerm>,
+    pub model: Vec<ModelHit>,
+}
+
+thread_local! {
+    /// Per known model feature (by slot number), its occurrences in the document being
+    /// scored; all zero between documents. See [`Lexicon::model_hits`].
+    static OCCURRENCES: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Lexicon {
@@ -577,7 +575,10 @@ impl Lexicon {
         let mut terms = self.terms(title, true);
         terms.extend(self.terms(body, false));
         self.judge(
-            terms.into_iter().map(|t| t.ev).collect(),
+            Evidence {
+                terms: terms.into_iter().map(|t| t.term).collect(),
+                model: Vec::new(),
+            },
             ["", ""],
             negative_threshold,
             positive_threshold,
@@ -601,32 +602,35 @@ impl Lexicon {
         out
     }
 
-    /// The learned model's evidence for a document, appended to each field's placed terms:
-    /// every occurrence of a feature the model knows, contributing `scale × weight / √n` (`n`:
-    /// feature occurrences in both fields; see [`crate::model`]). `fields` are the normalized
-    /// title and body. Nothing without a model.
-    pub(crate) fn add_model_evidence(&self, fields: [&str; 2], out: &mut [Vec<PlacedTerm>; 2]) {
+    /// The learned model's evidence for a document: every occurrence of a feature the model
+    /// knows, title first, in text order, contributing `scale × weight / n` (`n`: feature
+    /// occurrences in both fields; see [`crate::model`]), shared among a feature's occurrences
+    /// when the model's features are binary. `fields` are the normalized title and body.
+    /// Nothing without a model.
+    pub(crate) fn model_hits(&self, fields: [&str; 2]) -> Vec<ModelHit> {
         let Some((model, scale, _)) = &self.model else {
-            return;
+            return Vec::new();
         };
-        // Known features' occurrences: (key hash, field, start, end, weight); `n` counts all.
-        let mut hits: Vec<(u64, u8, u32, u32, f32)> =
+        let mut hits: Vec<ModelHit> =
             Vec::with_capacity(fields.iter().map(|t| t.len()).sum::<usize>() / 2);
+        // Each hit's slot number: the feature's identity, to count its occurrences.
+        let mut slots: Vec<u32> = Vec::with_capacity(hits.capacity());
         let mut n = 0usize;
-        for (k, text) in fields.iter().enumerate() {
-            model::for_each_feature(text, |kind, negated, s, e, h| {
-                if !model.counts(kind) {
-                    return;
-                }
-                n += 1;
-                let h = model.key_of(negated, h);
-                if let Some(w) = model.weight(h) {
-                    hits.push((h, k as u8, s as u32, e as u32, w));
-                }
+        for (text, field) in fields.iter().zip([Field::Title, Field::Body]) {
+            n += model.scan(text, |start, end, slot, weight| {
+                hits.push(ModelHit {
+                    field,
+                    start,
+                    end,
+                    weight,
+                    contribution: 0.0,
+                    objective: false,
+                });
+                slots.push(slot);
             });
         }
         if hits.is_empty() {
-            return;
+            return hits;
         }
         // Register: a document with no subjective cue reads as news; the model, trained on
         // reviews, weighs less there.
@@ -641,40 +645,28 @@ impl Lexicon {
             1.0
         };
         let norm = gate * scale / model.norm.divisor(n);
-        // With binary features a feature counts once: its occurrences share its weight.
-        let mut shares: Vec<u32> = vec![1; hits.len()];
         if model.norm.binary {
-            let mut order: Vec<(u64, u32)> = hits
-                .iter()
-                .enumerate()
-                .map(|(i, h)| (h.0, i as u32))
-                .collect();
-            order.sort_unstable();
-            for run in order.chunk_by(|a, b| a.0 == b.0) {
-                if run.len() > 1 {
-                    for &(_, i) in run {
-                        shares[i as usize] = run.len() as u32;
-                    }
+            // A feature counts once: its occurrences share its weight.
+            OCCURRENCES.with_borrow_mut(|count| {
+                count.resize(model.slot_count(), 0);
+                for &s in &slots {
+                    count[s as usize] += 1;
                 }
+                for (h, &s) in hits.iter_mut().zip(&slots) {
+                    h.contribution = h.weight * norm / count[s as usize] as f32;
+                    h.objective = objective;
+                }
+                for &s in &slots {
+                    count[s as usize] = 0;
+                }
+            });
+        } else {
+            for h in &mut hits {
+                h.contribution = h.weight * norm;
+                h.objective = objective;
             }
         }
-        for (k, out) in out.iter_mut().enumerate() {
-            out.reserve(hits.iter().filter(|h| h.1 as usize == k).count());
-        }
-        for (&(_, k, start, end, w), &c) in hits.iter().zip(&shares) {
-            let field = if k == 0 { Field::Title } else { Field::Body };
-            out[k as usize].push(PlacedTerm {
-                start: start as usize,
-                ev: Evidence::Model(ModelHit {
-                    field,
-                    start,
-                    end,
-                    weight: w,
-                    contribution: w * norm / c as f32,
-                    objective,
-                }),
-            });
-        }
+        hits
     }
 
     /// Score and label from evidence: the sum of every contribution, squashed. The result lists
@@ -685,22 +677,16 @@ impl Lexicon {
     /// evidence points into.
     pub(crate) fn judge(
         &self,
-        evidence: Vec<Evidence>,
+        evidence: Evidence,
         texts: [&str; 2],
         negative_threshold: f32,
         positive_threshold: f32,
     ) -> Sentiment {
-        let sum: f32 = evidence.iter().map(Evidence::contribution).sum();
-        let mut terms = Vec::with_capacity(evidence.len().min(16));
-        let mut hits: Vec<ModelHit> = Vec::new();
-        for e in evidence {
-            match e {
-                Evidence::Term(t) => terms.push(t),
-                Evidence::Model(m) => hits.push(m),
-            }
-        }
-        if !hits.is_empty() {
-            self.list_model_evidence(hits, texts, &mut terms);
+        let Evidence { mut terms, model } = evidence;
+        let sum: f32 = terms.iter().map(|t| t.contribution).sum::<f32>()
+            + model.iter().map(|m| m.contribution).sum::<f32>();
+        if !model.is_empty() {
+            self.list_model_evidence(model, texts, &mut terms);
         }
         let score = (sum / self.squash).tanh().clamp(-1.0, 1.0);
         let label = if score <= negative_threshold {
@@ -1009,12 +995,12 @@ impl Lexicon {
             }
             out.push(PlacedTerm {
                 start: starts[k],
-                ev: Evidence::Term(SentimentTerm {
+                term: SentimentTerm {
                     term: term.clone(),
                     weight: *weight,
                     contribution,
                     modifiers,
-                }),
+                },
             });
         }
     }

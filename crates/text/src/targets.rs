@@ -21,7 +21,7 @@
 
 use yuqing_model::Field;
 
-use crate::sentiment::{Evidence, PlacedTerm};
+use crate::sentiment::{Evidence, ModelHit, PlacedTerm};
 
 /// Where a target (entity index) is mentioned.
 #[derive(Debug, Clone, Copy)]
@@ -62,17 +62,23 @@ fn is_conjunction(between: &str) -> bool {
     )
 }
 
-/// Terms per target (`n` targets), from the fields' texts, their placed terms and the spans.
+/// The evidence of each target (`n` targets), from the fields' texts, their placed lexicon
+/// terms, the document's model feature occurrences and the targets' spans.
 pub(crate) fn attribute(
     texts: &[&str; 2],
     terms: &[Vec<PlacedTerm>; 2],
+    model: &[ModelHit],
     spans: &[Span],
     n: usize,
-) -> Vec<Vec<Evidence>> {
-    let mut out: Vec<Vec<Evidence>> = vec![Vec::new(); n];
+) -> Vec<Evidence> {
+    let mut out: Vec<Evidence> = vec![Evidence::default(); n];
     if n == 0 {
         return out;
     }
+    let all = || Evidence {
+        terms: terms.iter().flatten().map(|p| p.term.clone()).collect(),
+        model: model.to_vec(),
+    };
     let distinct = {
         let mut t: Vec<usize> = spans.iter().map(|s| s.target).collect();
         t.sort_unstable();
@@ -80,77 +86,100 @@ pub(crate) fn attribute(
         t
     };
     if distinct.len() == 1 {
-        out[distinct[0]] = terms.iter().flatten().map(|p| p.ev.clone()).collect();
+        out[distinct[0]] = all();
         return out;
     }
-    for f in 0..2 {
-        let text = texts[f];
-        let ends = sentence_ends(text);
-        let mut field_spans: Vec<(usize, Span)> = spans
-            .iter()
-            .filter(|s| field_index(s.field) == f)
-            .map(|s| (sentence_of(&ends, s.start), *s))
-            .collect();
-        field_spans.sort_by_key(|(_, s)| (s.start, s.target));
-        for p in &terms[f] {
-            let sent = sentence_of(&ends, p.start);
-            let here: Vec<&Span> = field_spans
-                .iter()
-                .filter(|(si, _)| *si == sent)
-                .map(|(_, s)| s)
-                .collect();
-            let mut who: Vec<usize> = Vec::new();
-            if here.is_empty() {
-                if sent > 0
-                    && let Some((_, last)) =
-                        field_spans.iter().rev().find(|(si, _)| *si + 1 == sent)
-                {
-                    who.push(last.target);
-                }
-            } else {
-                // Nearest mention before the term, else the first after it.
-                let k: usize = here
-                    .iter()
-                    .rposition(|s| s.start <= p.start)
-                    .unwrap_or_default();
-                who.push(here[k].target);
-                // Mentions joined to it by conjunctions only, both ways.
-                let mut j = k;
-                while j > 0
-                    && is_conjunction(text.get(here[j - 1].end..here[j].start).unwrap_or("x"))
-                {
-                    j -= 1;
-                    who.push(here[j].target);
-                }
-                let mut j = k;
-                while j + 1 < here.len()
-                    && here[j + 1].start >= here[j].end
-                    && is_conjunction(text.get(here[j].end..here[j + 1].start).unwrap_or("x"))
-                    && here[j + 1].start < p.start.max(here[k].end)
-                {
-                    j += 1;
-                    who.push(here[j].target);
-                }
+    let fields = [0, 1].map(|f| FieldMentions::new(texts[f], f, spans));
+    let mut who = Vec::new();
+    for (f, placed) in terms.iter().enumerate() {
+        for p in placed {
+            fields[f].who(p.start, &mut who);
+            for &w in &who {
+                out[w].terms.push(p.term.clone());
             }
-            who.sort_unstable();
-            who.dedup();
-            for w in who {
-                out[w].push(p.ev.clone());
-            }
+        }
+    }
+    for m in model {
+        fields[field_index(m.field)].who(m.start as usize, &mut who);
+        for &w in &who {
+            out[w].model.push(*m);
         }
     }
     // A mentioned target whose sentences carry no lexicon term takes the document's
     // judgement: the report is about it too. (Model features are everywhere; only the
     // lexicon's terms say that a sentence judges.)
-    let mut all: Option<Vec<Evidence>> = None;
+    let mut everything: Option<Evidence> = None;
     for t in distinct {
-        if !out[t].iter().any(|e| matches!(e, Evidence::Term(_))) {
-            out[t] = all
-                .get_or_insert_with(|| terms.iter().flatten().map(|p| p.ev.clone()).collect())
-                .clone();
+        if out[t].terms.is_empty() {
+            out[t] = everything.get_or_insert_with(all).clone();
         }
     }
     out
+}
+
+/// One field's sentence ends and mentions, to attribute what is found there.
+struct FieldMentions<'t> {
+    text: &'t str,
+    ends: Vec<usize>,
+    /// The field's mentions with their sentence numbers, in text order.
+    spans: Vec<(usize, Span)>,
+}
+
+impl<'t> FieldMentions<'t> {
+    fn new(text: &'t str, field: usize, spans: &[Span]) -> FieldMentions<'t> {
+        let ends = sentence_ends(text);
+        let mut spans: Vec<(usize, Span)> = spans
+            .iter()
+            .filter(|s| field_index(s.field) == field)
+            .map(|s| (sentence_of(&ends, s.start), *s))
+            .collect();
+        spans.sort_by_key(|(_, s)| (s.start, s.target));
+        FieldMentions { text, ends, spans }
+    }
+
+    /// The targets (sorted, distinct) that evidence starting at byte `start` is about.
+    fn who(&self, start: usize, who: &mut Vec<usize>) {
+        who.clear();
+        let text = self.text;
+        let sent = sentence_of(&self.ends, start);
+        let here: Vec<&Span> = self
+            .spans
+            .iter()
+            .filter(|(si, _)| *si == sent)
+            .map(|(_, s)| s)
+            .collect();
+        if here.is_empty() {
+            if sent > 0
+                && let Some((_, last)) = self.spans.iter().rev().find(|(si, _)| *si + 1 == sent)
+            {
+                who.push(last.target);
+            }
+        } else {
+            // Nearest mention before the evidence, else the first after it.
+            let k: usize = here
+                .iter()
+                .rposition(|s| s.start <= start)
+                .unwrap_or_default();
+            who.push(here[k].target);
+            // Mentions joined to it by conjunctions only, both ways.
+            let mut j = k;
+            while j > 0 && is_conjunction(text.get(here[j - 1].end..here[j].start).unwrap_or("x")) {
+                j -= 1;
+                who.push(here[j].target);
+            }
+            let mut j = k;
+            while j + 1 < here.len()
+                && here[j + 1].start >= here[j].end
+                && is_conjunction(text.get(here[j].end..here[j + 1].start).unwrap_or("x"))
+                && here[j + 1].start < start.max(here[k].end)
+            {
+                j += 1;
+                who.push(here[j].target);
+            }
+        }
+        who.sort_unstable();
+        who.dedup();
+    }
 }
 
 /// Spans of ad-hoc targets (normalized names) found by substring search, longest name first
