@@ -1,6 +1,6 @@
 //! Analysis commands: `analyze`, `eval`, `reanalyze`, `correct`, `corrections export`.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -22,11 +22,13 @@ const TARGET_ACCURACY: f64 = 0.85;
 /// `yuqing analyze`.
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
-    /// A file holding the text (first line is the title with --title-line); `-` or nothing
-    /// reads standard input, unless --title or --body is given.
+    /// A file holding the text (the body; its first line is the title with --title-line);
+    /// `-` or nothing reads standard input, unless --body is given (or only --title, with
+    /// standard input a terminal).
+    #[arg(conflicts_with = "body")]
     pub file: Option<PathBuf>,
-    /// The title.
-    #[arg(long)]
+    /// The title. The body is then --body, else the file or piped standard input.
+    #[arg(long, conflicts_with = "title_line")]
     pub title: Option<String>,
     /// The body.
     #[arg(long)]
@@ -148,12 +150,7 @@ fn adhoc_raw(title: String, body: String) -> RawDoc {
 pub fn analyze(cli: &Cli, args: &AnalyzeArgs) -> Result<()> {
     let config = load_config(cli)?;
     let a = analyzer(&config)?;
-    let (title, body) = if args.title.is_some() || args.body.is_some() {
-        (
-            args.title.clone().unwrap_or_default(),
-            args.body.clone().unwrap_or_default(),
-        )
-    } else {
+    let read_input = || -> Result<String> {
         let mut text = String::new();
         match &args.file {
             Some(p) if p.as_os_str() != "-" => {
@@ -166,11 +163,28 @@ pub fn analyze(cli: &Cli, args: &AnalyzeArgs) -> Result<()> {
                     .context("cannot read standard input")?;
             }
         }
-        if args.title_line {
-            let (t, b) = text.split_once('\n').unwrap_or((&text, ""));
-            (t.to_string(), b.to_string())
-        } else {
-            (String::new(), text)
+        Ok(text)
+    };
+    let (title, body) = match (&args.title, &args.body) {
+        (title, Some(body)) => (title.clone().unwrap_or_default(), body.clone()),
+        // A title alone: the body is the file, or standard input unless nobody types into it.
+        (Some(title), None) => {
+            let stdin_typed = args.file.is_none() && std::io::stdin().is_terminal();
+            let body = if stdin_typed {
+                String::new()
+            } else {
+                read_input()?
+            };
+            (title.clone(), body)
+        }
+        (None, None) => {
+            let text = read_input()?;
+            if args.title_line {
+                let (t, b) = text.split_once('\n').unwrap_or((&text, ""));
+                (t.to_string(), b.to_string())
+            } else {
+                (String::new(), text)
+            }
         }
     };
     let raw = adhoc_raw(title, body);

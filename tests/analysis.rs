@@ -191,6 +191,53 @@ fn analyze_prints_the_full_analysis_as_json() {
 }
 
 #[test]
+fn analyze_takes_the_body_from_a_pipe_or_a_file_when_only_the_title_is_given() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let inst = Install::new("");
+    let body = "恒信ＡＰＰ乱收费，还收砍头息。";
+    let mut child = inst
+        .cmd()
+        .args(["analyze", "--title", "读者来信"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["title"], "读者来信");
+    assert_eq!(v["body"], "恒信APP乱收费，还收砍头息。");
+    assert_eq!(v["mentions"][0]["field"], "body", "{v}");
+
+    let file = inst.dir.path().join("letter.txt");
+    std::fs::write(&file, body).unwrap();
+    let out = inst.run(&["analyze", "--title", "读者来信", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["body"], "恒信APP乱收费，还收砍头息。");
+
+    // A file and --body at once is a usage error, not a silent choice.
+    let out = inst.run(&["analyze", "--body", "x", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn eval_prints_accuracy_and_negative_f1() {
     let inst = Install::new("");
     let csv = inst.dir.path().join("labelled.csv");
