@@ -122,7 +122,9 @@ use crate::targets::Span;
 /// 4: SimHash over character bigrams; only clauses that can hold a term or an alias are
 /// segmented; the sentiment model over character n-grams (no segmentation), retrained;
 /// `char_count` instead of a token count.
-pub const ANALYZER_VERSION: u32 = 4;
+/// 5: `…` survives normalization (a clause and sentence boundary; NFKC made it `...`); model
+/// contributions summed apart from the lexicon's (last-bit differences in scores).
+pub const ANALYZER_VERSION: u32 = 5;
 
 /// File name of the risk rules looked for beside the sentiment lexicon when
 /// [`AnalyzerOptions::risk_rules`] is `None`.

@@ -6,6 +6,12 @@ use unicode_normalization::UnicodeNormalization;
 /// native clause punctuation of Chinese text: `，！？；：（）`.
 pub const KEPT_FULLWIDTH: [char; 7] = ['，', '！', '？', '；', '：', '（', '）'];
 
+/// Whether NFKC's change of `c` is not made: [`KEPT_FULLWIDTH`] and the ellipsis `…`, which
+/// NFKC would turn into three full stops, no clause boundary (`.` is not one: `3.5`).
+fn kept(c: char) -> bool {
+    KEPT_FULLWIDTH.contains(&c) || c == '…'
+}
+
 /// Normalize text for analysis and indexing; what every offset refers to.
 ///
 /// Decisions (each is tested in this module):
@@ -15,7 +21,8 @@ pub const KEPT_FULLWIDTH: [char; 7] = ['，', '！', '？', '；', '：', '（',
 ///   compatibility ideographs to their ordinary forms, and Kangxi radicals (a common filter
 ///   evasion, `⾦融`) to ideographs. It would also turn `，！？；：（）` into ASCII, which reads
 ///   badly in Chinese evidence snippets, so those seven are kept as they are (see
-///   [`KEPT_FULLWIDTH`]). `。、「」《》“”` are not touched by NFKC at all. Sentence and clause
+///   [`KEPT_FULLWIDTH`]); so is `…`, which NFKC would make `...`, losing the clause boundary
+///   it marks. `。、「」《》“”` are not touched by NFKC at all. Sentence and clause
 ///   splitting downstream therefore accepts both the CJK and the ASCII forms. NFKC is applied
 ///   per *cluster* (a character and the combining marks after it), so every output character
 ///   comes from one known range of the input.
@@ -96,7 +103,7 @@ fn check(text: &str) -> Check {
         }
         if is_invisible(c)
             || unicode_normalization::char::is_combining_mark(c)
-            || !(nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c))
+            || !(nfkc_stable(c) || kept(c))
             || may_convert(c)
         {
             spaces_only = false;
@@ -219,8 +226,9 @@ fn is_mark(m: char) -> bool {
 
 /// NFKC of a character that no combining mark follows, when it is answered without the
 /// tables: printable ASCII and ideographs are stable, full-width ASCII forms fold to ASCII
-/// (NFKC's mapping for the whole block) except [`KEPT_FULLWIDTH`], and other BMP characters
-/// are looked up in [`nfkc_stable`]'s bitmap. `None`: run NFKC.
+/// (NFKC's mapping for the whole block) except [`KEPT_FULLWIDTH`], other BMP characters are
+/// looked up in [`nfkc_stable`]'s bitmap, and the ones NFKC would change but we keep
+/// ([`kept`]) stay. `None`: run NFKC.
 #[inline]
 fn fold_alone(c: char) -> Option<char> {
     match c {
@@ -228,7 +236,7 @@ fn fold_alone(c: char) -> Option<char> {
         '\u{FF01}'..='\u{FF5E}' if !KEPT_FULLWIDTH.contains(&c) => {
             char::from_u32(c as u32 - 0xFEE0)
         }
-        _ if nfkc_stable(c) || KEPT_FULLWIDTH.contains(&c) => Some(c),
+        _ if nfkc_stable(c) || kept(c) => Some(c),
         _ => None,
     }
 }
@@ -421,6 +429,15 @@ mod tests {
         assert_eq!(normalize("ＡＢＣｘｙｚ０１２３"), "ABCxyz0123");
         assert_eq!(normalize("＠＃％＆＋－／＝"), "@#%&+-/=");
         assert_eq!(normalize("年化３６％"), "年化36%");
+    }
+
+    #[test]
+    fn keeps_the_ellipsis_a_clause_boundary() {
+        assert_eq!(normalize("服务很差……但是便宜"), "服务很差……但是便宜");
+        assert_eq!(
+            normalize_mapped("很差…\u{301}好").text,
+            run("很差…\u{301}好", None)
+        );
     }
 
     #[test]
