@@ -64,6 +64,7 @@
 use std::path::Path;
 
 use crate::error::TextError;
+use crate::segment::is_ideograph;
 
 /// The `@format` line every model file must carry.
 pub const MODEL_FORMAT: &str = "yuqing-sentiment-lr/2";
@@ -534,10 +535,6 @@ fn key_hash(kind: Kind, feature: &str) -> Option<u64> {
         }
         _ => None,
     }
-}
-
-fn is_ideograph(c: char) -> bool {
-    ('\u{4E00}'..='\u{9FFF}').contains(&c)
 }
 
 // Seeds of the n-gram hashes. An ideograph is below 2^16, so the mixed input of a unigram

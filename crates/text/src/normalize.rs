@@ -2,6 +2,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::segment::{IDEOGRAPH_FIRST, IDEOGRAPH_LAST, is_ideograph};
+
 /// Full-width punctuation that NFKC would fold to ASCII but that we keep, because it is the
 /// native clause punctuation of Chinese text: `，！？；：（）`.
 pub const KEPT_FULLWIDTH: [char; 7] = ['，', '！', '？', '；', '：', '（', '）'];
@@ -84,7 +86,7 @@ fn check(text: &str) -> Check {
             }
             continue;
         }
-        if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+        if is_ideograph(c) {
             if may_convert(c) {
                 return Check::Other;
             }
@@ -190,7 +192,7 @@ impl Normalized {
 fn nfkc_stable(c: char) -> bool {
     use std::sync::OnceLock;
     static BITS: OnceLock<Vec<u64>> = OnceLock::new();
-    if matches!(c, ' '..='~' | '\u{4E00}'..='\u{9FFF}') {
+    if matches!(c, ' '..='~' | IDEOGRAPH_FIRST..=IDEOGRAPH_LAST) {
         return true;
     }
     let u = c as u32;
@@ -219,9 +221,7 @@ fn nfkc_stable(c: char) -> bool {
 #[inline]
 fn is_mark(m: char) -> bool {
     // Combining marks start at U+0300; skip the table lookup for ASCII and ideographs.
-    (m as u32) >= 0x300
-        && !('\u{4E00}'..='\u{9FFF}').contains(&m)
-        && unicode_normalization::char::is_combining_mark(m)
+    (m as u32) >= 0x300 && !is_ideograph(m) && unicode_normalization::char::is_combining_mark(m)
 }
 
 /// NFKC of a character that no combining mark follows, when it is answered without the
@@ -232,7 +232,7 @@ fn is_mark(m: char) -> bool {
 #[inline]
 fn fold_alone(c: char) -> Option<char> {
     match c {
-        ' '..='~' | '\u{4E00}'..='\u{9FFF}' => Some(c),
+        ' '..='~' | IDEOGRAPH_FIRST..=IDEOGRAPH_LAST => Some(c),
         '\u{FF01}'..='\u{FF5E}' if !KEPT_FULLWIDTH.contains(&c) => {
             char::from_u32(c as u32 - 0xFEE0)
         }

@@ -178,12 +178,25 @@ pub(crate) fn is_word(token: &str) -> bool {
     token.chars().any(is_word_char)
 }
 
+/// First and last character of the CJK Unified Ideographs block (U+4E00–U+9FFF): the Chinese
+/// characters every stage treats as such (model n-grams, word characters, normalization's
+/// fast paths).
+pub(crate) const IDEOGRAPH_FIRST: char = '\u{4E00}';
+/// See [`IDEOGRAPH_FIRST`].
+pub(crate) const IDEOGRAPH_LAST: char = '\u{9FFF}';
+
+/// Whether `c` is in the CJK Unified Ideographs block.
+#[inline]
+pub(crate) fn is_ideograph(c: char) -> bool {
+    (IDEOGRAPH_FIRST..=IDEOGRAPH_LAST).contains(&c)
+}
+
 #[inline]
 pub(crate) fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
-    if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+    if is_ideograph(c) {
         return true;
     }
     // The commonest Chinese punctuation, answered without the Unicode tables.
