@@ -2,12 +2,15 @@
 //! lexicon term or an alias) + entities + document and per-entity sentiment (lexicon and the
 //! character n-gram model) + risk and dimension tags + SimHash, over the financial news of
 //! ../shared/corpora/text/finna (summary as title, news text as body) and, when present, the
-//! paragraphs of ../shared/corpora/text/pku-199801 grouped into ~1.5 KB documents.
+//! paragraphs of ../shared/corpora/text/pku-199801 grouped into ~1.5 KB documents, and the
+//! FinNSP news (../shared/corpora/sentiment/finnsp) with the ~3,000 companies it names watched
+//! (mentions and per-entity sentiment in nearly every document).
 //!
 //! `cargo bench --bench analysis` prints docs/s (the median of five passes, with their range)
 //! and MB/s per corpus and asserts what it counted (every document analyzed, its characters
 //! counted, the learned sentiment model loaded and scoring most documents). The target is 20,000 docs/s per core; set
-//! `YUQING_BENCH_ASSERT_RATE=1` to make a miss fail the bench. For comparison,
+//! `YUQING_BENCH_ASSERT_RATE=1` to make a miss fail the bench, and `YUQING_BENCH_ONLY=pku` to
+//! run the corpora whose name starts so (for a profiler). For comparison,
 //! `cargo run --release -p yuqing-text --example phases` times jieba's cut of whole documents.
 
 use std::hint::black_box;
@@ -52,13 +55,15 @@ fn main() {
     };
     let pairs: Vec<(String, String)> =
         serde_json::from_str(&text).expect("finna is a JSON list of [summary, text]");
-    let mut sets: Vec<(&str, Vec<RawDoc>)> = vec![(
+    // (name, documents, whether its own entity list is watched)
+    let mut sets: Vec<(&str, Vec<RawDoc>, bool)> = vec![(
         "finna",
         pairs
             .iter()
             .enumerate()
             .map(|(i, (t, b))| raw(i, t, b))
             .collect(),
+        false,
     )];
     if let Ok(pku) = std::fs::read_to_string(corpora.join("pku-199801/199801.raw.txt")) {
         // Paragraphs grouped into documents of about 1.5 KB; at most 4,000 documents.
@@ -76,7 +81,42 @@ fn main() {
                 }
             }
         }
-        sets.push(("pku-199801", docs));
+        sets.push(("pku-199801", docs, false));
+    }
+    // Financial news about the companies it names, every one of them watched: the path of the
+    // documents that matter (mentions, per-entity sentiment, salience).
+    let finnsp = repo.join("../shared/corpora/sentiment/finnsp/train_list.json");
+    let mut finnsp_entities: Vec<yuqing_model::Entity> = Vec::new();
+    match yuqing_text::eval::load(&finnsp) {
+        Ok(items) => {
+            let mut names: Vec<&str> = items
+                .iter()
+                .flat_map(|i| i.entities.iter().map(|(n, _)| n.as_str()))
+                .filter(|n| !yuqing_text::normalize(n).is_empty())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            finnsp_entities = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| yuqing_model::Entity {
+                    id: format!("e{i}"),
+                    name: n.to_string(),
+                    aliases: vec![yuqing_model::Alias {
+                        text: n.to_string(),
+                        kind: yuqing_model::AliasKind::Name,
+                    }],
+                    exclude_contexts: Vec::new(),
+                })
+                .collect();
+            let docs = items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| raw(i, &it.title, &it.text))
+                .collect();
+            sets.push(("finnsp (its companies watched)", docs, true));
+        }
+        Err(e) => println!("skip FinNSP: {e}"),
     }
 
     // The shipped configuration: dictionaries, lexicon, risk rules and entities.
@@ -95,8 +135,17 @@ fn main() {
         "the learned sentiment model is loaded (config/sentiment-model.tsv)"
     );
 
+    let watching_finnsp = (!finnsp_entities.is_empty()).then(|| {
+        Analyzer::load(&opts, &finnsp_entities).expect("the analyzer loads FinNSP's companies")
+    });
+
     let mut all_met = true;
-    for (name, docs) in &sets {
+    let only = std::env::var("YUQING_BENCH_ONLY").unwrap_or_default();
+    for (name, docs, own_entities) in sets.iter().filter(|s| s.0.starts_with(&only)) {
+        let analyzer = match (&watching_finnsp, own_entities) {
+            (Some(a), true) => a,
+            _ => &analyzer,
+        };
         let bytes: usize = docs.iter().map(|d| d.title.len() + d.body.len()).sum();
         // Warm-up pass (page faults, caches), then PASSES timed passes: this machine's speed
         // drifts by up to 40% between minutes, so the median is reported with the range.
@@ -145,6 +194,10 @@ fn main() {
         assert!(
             modelled > analyzed / 2,
             "the model scored too few documents: {modelled}"
+        );
+        assert!(
+            !own_entities || mentions > analyzed,
+            "too few mentions of the watched companies: {mentions}"
         );
         all_met &= rate >= TARGET_DOCS_PER_SEC;
     }
