@@ -327,6 +327,26 @@ impl Analyzer {
             })
             .collect();
         let per = targets::attribute(&texts, &terms, &model, &spans, ids.len());
+        // Ad-hoc targets.
+        let adhoc = if targets.is_empty() {
+            Vec::new()
+        } else {
+            let names: Vec<String> = targets.iter().map(|n| normalize(n)).collect();
+            let spans = targets::find_targets(&[t.text, b.text], &names);
+            targets::attribute(&texts, &terms, &model, &spans, names.len())
+        };
+
+        // The document's own judgement takes the evidence, without a copy; a target judged on
+        // all of it gets a copy of the result.
+        let evidence = Evidence {
+            terms: terms.into_iter().flatten().map(|p| p.term).collect(),
+            model,
+        };
+        let sentiment = self.judge(evidence, texts);
+        let judged = |a: targets::Attributed| match a {
+            targets::Attributed::Own(evidence) => self.judge(evidence, texts),
+            targets::Attributed::Document => sentiment.clone(),
+        };
         let lead = if ids.is_empty() {
             0
         } else {
@@ -335,7 +355,7 @@ impl Analyzer {
         let entity_sentiments = ids
             .iter()
             .zip(per)
-            .map(|(id, ts)| {
+            .map(|(id, a)| {
                 let mention_salience: Vec<Salience> = mentions
                     .iter()
                     .filter(|m| m.entity_id == *id)
@@ -343,31 +363,13 @@ impl Analyzer {
                     .collect();
                 EntitySentiment {
                     entity_id: id.to_string(),
-                    sentiment: self.judge(ts, texts),
+                    sentiment: judged(a),
                     salience: mention_salience.iter().copied().max(),
                     mention_salience,
                 }
             })
             .collect();
-
-        // Ad-hoc targets.
-        let target_sentiments = if targets.is_empty() {
-            Vec::new()
-        } else {
-            let names: Vec<String> = targets.iter().map(|n| normalize(n)).collect();
-            let spans = targets::find_targets(&[t.text, b.text], &names);
-            targets::attribute(&texts, &terms, &model, &spans, names.len())
-                .into_iter()
-                .map(|ts| self.judge(ts, texts))
-                .collect()
-        };
-
-        // The document's own judgement takes the evidence last, without a copy.
-        let evidence = Evidence {
-            terms: terms.into_iter().flatten().map(|p| p.term).collect(),
-            model,
-        };
-        let sentiment = self.judge(evidence, texts);
+        let target_sentiments = adhoc.into_iter().map(judged).collect();
         let (risks, dimensions) = self.risk.tag(&[t.text, b.text]);
         let simhash = simhash::document(&title, &body);
         let analysis = Analysis {

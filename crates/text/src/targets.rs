@@ -62,7 +62,16 @@ fn is_conjunction(between: &str) -> bool {
     )
 }
 
-/// The evidence of each target (`n` targets), from the fields' texts, their placed lexicon
+/// What a target's judgement weighs.
+#[derive(Debug)]
+pub(crate) enum Attributed {
+    /// The evidence of its own sentences (none for a target not mentioned).
+    Own(Evidence),
+    /// All of the document's: its judgement is the document's.
+    Document,
+}
+
+/// What each target (`n` targets) is judged on, from the fields' texts, their placed lexicon
 /// terms, the document's model feature occurrences and the targets' spans.
 pub(crate) fn attribute(
     texts: &[&str; 2],
@@ -70,23 +79,20 @@ pub(crate) fn attribute(
     model: &[ModelHit],
     spans: &[Span],
     n: usize,
-) -> Vec<Evidence> {
+) -> Vec<Attributed> {
     let mut out: Vec<Evidence> = vec![Evidence::default(); n];
-    if n == 0 {
-        return out;
-    }
-    let all = || Evidence {
-        terms: terms.iter().flatten().map(|p| p.term.clone()).collect(),
-        model: model.to_vec(),
-    };
     let distinct = {
         let mut t: Vec<usize> = spans.iter().map(|s| s.target).collect();
         t.sort_unstable();
         t.dedup();
         t
     };
-    if distinct.len() == 1 {
-        out[distinct[0]] = all();
+    if distinct.len() <= 1 {
+        // No mention: nothing to attribute. One target mentioned: the document is about it.
+        let mut out: Vec<Attributed> = out.into_iter().map(Attributed::Own).collect();
+        if let Some(&t) = distinct.first() {
+            out[t] = Attributed::Document;
+        }
         return out;
     }
     let fields = [0, 1].map(|f| FieldMentions::new(texts[f], f, spans));
@@ -108,10 +114,10 @@ pub(crate) fn attribute(
     // A mentioned target whose sentences carry no lexicon term takes the document's
     // judgement: the report is about it too. (Model features are everywhere; only the
     // lexicon's terms say that a sentence judges.)
-    let mut everything: Option<Evidence> = None;
+    let mut out: Vec<Attributed> = out.into_iter().map(Attributed::Own).collect();
     for t in distinct {
-        if out[t].terms.is_empty() {
-            out[t] = everything.get_or_insert_with(all).clone();
+        if matches!(&out[t], Attributed::Own(e) if e.terms.is_empty()) {
+            out[t] = Attributed::Document;
         }
     }
     out
@@ -142,39 +148,38 @@ impl<'t> FieldMentions<'t> {
         who.clear();
         let text = self.text;
         let sent = sentence_of(&self.ends, start);
-        let here: Vec<&Span> = self
-            .spans
-            .iter()
-            .filter(|(si, _)| *si == sent)
-            .map(|(_, s)| s)
-            .collect();
+        // The spans are in text order, so a sentence's are a run of them.
+        let first = self.spans.partition_point(|(si, _)| *si < sent);
+        let len = self.spans[first..].partition_point(|(si, _)| *si == sent);
+        let here = &self.spans[first..first + len];
         if here.is_empty() {
-            if sent > 0
-                && let Some((_, last)) = self.spans.iter().rev().find(|(si, _)| *si + 1 == sent)
-            {
-                who.push(last.target);
+            if first > 0 && self.spans[first - 1].0 + 1 == sent {
+                who.push(self.spans[first - 1].1.target);
             }
         } else {
+            let span = |i: usize| &here[i].1;
             // Nearest mention before the evidence, else the first after it.
             let k: usize = here
                 .iter()
-                .rposition(|s| s.start <= start)
+                .rposition(|(_, s)| s.start <= start)
                 .unwrap_or_default();
-            who.push(here[k].target);
+            who.push(span(k).target);
             // Mentions joined to it by conjunctions only, both ways.
+            let joined =
+                |a: &Span, b: &Span| is_conjunction(text.get(a.end..b.start).unwrap_or("x"));
             let mut j = k;
-            while j > 0 && is_conjunction(text.get(here[j - 1].end..here[j].start).unwrap_or("x")) {
+            while j > 0 && joined(span(j - 1), span(j)) {
                 j -= 1;
-                who.push(here[j].target);
+                who.push(span(j).target);
             }
             let mut j = k;
             while j + 1 < here.len()
-                && here[j + 1].start >= here[j].end
-                && is_conjunction(text.get(here[j].end..here[j + 1].start).unwrap_or("x"))
-                && here[j + 1].start < start.max(here[k].end)
+                && span(j + 1).start >= span(j).end
+                && joined(span(j), span(j + 1))
+                && span(j + 1).start < start.max(span(k).end)
             {
                 j += 1;
-                who.push(here[j].target);
+                who.push(span(j).target);
             }
         }
         who.sort_unstable();
