@@ -123,7 +123,8 @@ use crate::targets::Span;
 /// segmented; the sentiment model over character n-grams (no segmentation), retrained;
 /// `char_count` instead of a token count.
 /// 5: `…` survives normalization (a clause and sentence boundary; NFKC made it `...`); model
-/// contributions summed apart from the lexicon's (last-bit differences in scores).
+/// contributions summed apart from the lexicon's (last-bit differences in scores); only model
+/// features of two or more characters are listed one by one in the evidence.
 pub const ANALYZER_VERSION: u32 = 5;
 
 /// File name of the risk rules looked for beside the sentiment lexicon when

@@ -73,8 +73,9 @@
 //! feature occurrences; a feature occurring k times shares its weight among them) to the same
 //! sum, in the same units as the terms, at its position (so per-entity attribution treats it
 //! like a term). A judgement lists the lexicon terms, then the `evidence_features` strongest
-//! model features (modifier `模型`) and one `模型:其余特征` entry with the rest: the listed
-//! contributions always add up to the sum. The model learned from reviews, where nearly every
+//! model features of two or more characters (modifier `模型`; a single character such as `的`
+//! explains little) and one `模型:其余特征` entry with the rest: the listed contributions
+//! always add up to the sum. The model learned from reviews, where nearly every
 //! text judges; in a document containing none of `subjective_cues` (news register) its
 //! contributions are multiplied by `objective_factor` (modifier `客观语体×0.25`).
 //!
@@ -670,8 +671,9 @@ impl Lexicon {
     }
 
     /// Score and label from evidence: the sum of every contribution, squashed. The result lists
-    /// the lexicon terms in text order, then the model's strongest features (at most
-    /// `[model] evidence_features`, identical texts merged, in text order) and one
+    /// the lexicon terms in text order, then the model's strongest features of two or more
+    /// characters (at most `[model] evidence_features`, identical texts merged, in text order)
+    /// and one
     /// [`MODEL_REST`] entry summing the other model features, so the listed contributions
     /// always add up to the score's sum. `texts` are the normalized title and body the model
     /// evidence points into.
@@ -720,8 +722,20 @@ impl Lexicon {
                 .total_cmp(&a.contribution.abs())
                 .then((a.field as u8, a.start).cmp(&(b.field as u8, b.start)))
         };
-        if listed > 0 && listed < hits.len() {
-            hits.select_nth_unstable_by(listed - 1, by_strength);
+        // A single character (的, 客) explains little: only features of two or more characters
+        // are listed one by one (moved to the front here); single ones stay in the rest.
+        let mut multi = 0;
+        for i in 0..hits.len() {
+            let m = hits[i];
+            let text = &texts[m.field as usize][m.start as usize..m.end as usize];
+            if text.chars().nth(1).is_some() {
+                hits.swap(i, multi);
+                multi += 1;
+            }
+        }
+        let listed = listed.min(multi);
+        if listed > 0 && listed < multi {
+            hits[..multi].select_nth_unstable_by(listed - 1, by_strength);
         }
         let gate = if hits.first().is_some_and(|m| m.objective) {
             Some(format!(

@@ -46,6 +46,32 @@ fn model_features_are_evidence_and_the_evidence_adds_up_to_the_score() {
 }
 
 #[test]
+fn model_features_listed_one_by_one_are_words_not_single_characters() {
+    let text = "多名借款人向记者反映，逾期后催收人员频繁拨打借款人通讯录联系人的电话，言语威胁，严重影响正常生活。";
+    let s = body(text);
+    let listed: Vec<&str> = s
+        .terms
+        .iter()
+        .filter(|t| is_model(t) && t.term != MODEL_REST)
+        .map(|t| t.term.as_str())
+        .collect();
+    assert!(!listed.is_empty(), "{s:?}");
+    assert!(listed.iter().all(|t| t.chars().count() >= 2), "{listed:?}");
+    // The single characters are not lost: they are in the rest, and the evidence adds up.
+    let rest = s
+        .terms
+        .iter()
+        .find(|t| t.term == MODEL_REST)
+        .expect("a rest entry");
+    assert!(rest.modifiers.iter().any(|m| m.starts_with("特征数:")));
+    let sum: f32 = s.terms.iter().map(|t| t.contribution).sum();
+    assert!(
+        ((sum / 4.0).tanh() - s.score).abs() < 1e-4,
+        "{sum} vs {s:?}"
+    );
+}
+
+#[test]
 fn domain_vocabulary_still_decides() {
     for text in [
         "恒信消费金融暴力催收，爆通讯录，还收砍头息",
