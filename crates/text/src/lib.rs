@@ -292,11 +292,6 @@ impl Analyzer {
         ];
         let [t, b] = &fields;
 
-        let char_count = [&title, &body]
-            .iter()
-            .flat_map(|f| f.chars())
-            .filter(|&c| segment::is_word_char(c))
-            .count();
         let mentions: Vec<yuqing_model::Mention> = fields
             .iter()
             .flat_map(|f| self.matcher.find(f.text, &f.occurrences, &f.words, f.field))
@@ -372,7 +367,7 @@ impl Analyzer {
             .collect();
         let target_sentiments = adhoc.into_iter().map(judged).collect();
         let (risks, dimensions) = self.risk.tag(&[t.text, b.text]);
-        let simhash = simhash::document(&title, &body);
+        let (simhash, char_count) = simhash::document(&title, &body);
         let analysis = Analysis {
             title,
             body,

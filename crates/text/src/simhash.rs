@@ -25,6 +25,8 @@ pub const NEAR_DUPLICATE_BITS: u32 = 3;
 pub(crate) struct SimHasher {
     planes: [u64; 32],
     features: usize,
+    /// Word characters seen by [`SimHasher::add_text`].
+    word_chars: usize,
 }
 
 impl SimHasher {
@@ -32,6 +34,7 @@ impl SimHasher {
         SimHasher {
             planes: [0; 32],
             features: 0,
+            word_chars: 0,
         }
     }
 
@@ -46,6 +49,7 @@ impl SimHasher {
         let mut prev: Option<u32> = None;
         for c in text.chars() {
             if is_word_char(c) {
+                self.word_chars += 1;
                 let c = c.to_ascii_lowercase() as u32;
                 if let Some(p) = prev {
                     self.add(shingle(p, c));
@@ -102,14 +106,17 @@ fn shingle(a: u32, b: u32) -> u64 {
 }
 
 /// SimHash of a document: the body alone when it has at least [`BODY_ONLY_MIN_SHINGLES`]
-/// shingles, else title and body together; 0 when there is no feature.
-pub(crate) fn document(title: &str, body: &str) -> u64 {
+/// shingles, else title and body together; 0 when there is no feature. Also the number of
+/// word characters of title and body (the body's counted on the same pass).
+pub(crate) fn document(title: &str, body: &str) -> (u64, usize) {
     let mut h = SimHasher::new();
     h.add_text(body);
     if h.features() < BODY_ONLY_MIN_SHINGLES {
         h.add_text(title);
+    } else {
+        h.word_chars += title.chars().filter(|&c| is_word_char(c)).count();
     }
-    h.finish()
+    (h.finish(), h.word_chars)
 }
 
 /// Number of differing bits.
@@ -170,10 +177,25 @@ mod tests {
     #[test]
     fn a_long_body_is_hashed_without_its_title() {
         let body = "消费金融公司暴力催收问题引发关注，多名借款人反映遭到电话轰炸。".repeat(5);
-        assert_eq!(document("标题一", &body), document("完全不同的标题", &body));
-        assert_ne!(
-            document("标题一", "短正文"),
-            document("完全不同的标题", "短正文")
+        assert_eq!(
+            document("标题一", &body).0,
+            document("完全不同的标题", &body).0
         );
+        assert_ne!(
+            document("标题一", "短正文").0,
+            document("完全不同的标题", "短正文").0
+        );
+    }
+
+    #[test]
+    fn the_word_characters_of_both_fields_are_counted_either_way() {
+        let count = |t: &str| t.chars().filter(|&c| is_word_char(c)).count();
+        let long = "消费金融公司暴力催收问题引发关注，多名借款人反映遭到电话轰炸。".repeat(5);
+        for (title, body) in [
+            ("恒信APP，很差！", long.as_str()),
+            ("恒信APP，很差！", "短正文 ok"),
+        ] {
+            assert_eq!(document(title, body).1, count(title) + count(body));
+        }
     }
 }
