@@ -518,15 +518,19 @@ fn main() {
     } else {
         format!("{lexicon}\n[model]\nfile = \"sentiment-model.tsv\"\n")
     };
+    // The shipped analyzer with another lexicon file.
+    let load_with = |lexicon: PathBuf| {
+        Analyzer::load(
+            &AnalyzerOptions {
+                sentiment_lexicon: lexicon,
+                ..opts.clone()
+            },
+            &config.entities,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
     std::fs::write(tmp.join("lexicon-only.toml"), &lexicon).expect("write the lexicon copy");
-    let analyzer = Analyzer::load(
-        &AnalyzerOptions {
-            sentiment_lexicon: tmp.join("lexicon-only.toml"),
-            ..opts.clone()
-        },
-        &config.entities,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let analyzer = load_with(tmp.join("lexicon-only.toml"));
 
     let items = eval::load(&args.data).unwrap_or_else(|e| panic!("{e}"));
     let mut splits: Vec<Split> = items
@@ -837,14 +841,7 @@ fn main() {
     // Measure the shipped analyzer with this model: a copy of the lexicon naming the new file.
     std::fs::write(tmp.join("sentiment.toml"), with_model).expect("write the lexicon copy");
     std::fs::write(tmp.join("sentiment-model.tsv"), &out).expect("write the model copy");
-    let combined = Analyzer::load(
-        &AnalyzerOptions {
-            sentiment_lexicon: tmp.join("sentiment.toml"),
-            ..opts.clone()
-        },
-        &config.entities,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let combined = load_with(tmp.join("sentiment.toml"));
     let test_items: Vec<eval::Item> = items
         .iter()
         .zip(&splits)

@@ -10,8 +10,8 @@
 //! * normalized title and body ([`normalize`]: NFKC, traditional → simplified, invisible
 //!   characters removed, whitespace collapsed; [`normalize_mapped`] and [`original_range`] map
 //!   offsets back to the text as published);
-//! * a count of word characters; [`Mention`](yuqing_model::Mention)s of the watched entities with their
-//!   evidence spans (word boundaries, exclusion contexts);
+//! * a count of word characters; [`Mention`](yuqing_model::Mention)s of the watched entities
+//!   with their evidence spans (word boundaries, exclusion contexts);
 //! * a document [`Sentiment`] and one per mentioned entity
 //!   ([`Analysis::entity_sentiments`], from the sentences around its mentions: see the
 //!   `targets` module docs), each with the terms and modifiers (negation, degree, contrast,
@@ -67,10 +67,10 @@
 //! it holds a lexicon term, a contrast word or a non-ASCII alias; the other clauses cannot
 //! yield a mention or a sentiment term (a third of FinNSP's tokens and about three quarters
 //! of PKU prose are skipped). jieba segments between separators independently, so every word
-//! cut is the word a cut of the whole text has there (a test compares both on FinNSP). Every stage reads the `FieldText`s:
-//! entity matching (`entities.rs`), [`sentiment`] (placed terms), per-entity attribution
-//! (`targets.rs`); the learned model, [`risk`] and [`simhash`] read the normalized text
-//! only. A new stage is one more function over the `FieldText`s, called from `analyze`, with
+//! cut is the word a cut of the whole text has there (a test compares both on FinNSP). Every
+//! stage reads the `FieldText`s: entity matching (`entities.rs`), [`sentiment`] (placed
+//! terms), per-entity attribution (`targets.rs`); the learned model, [`risk`] and [`simhash`]
+//! read the normalized text only. A new stage is one more function over the `FieldText`s, called from `analyze`, with
 //! its configuration loaded and validated in [`Analyzer::load`]. The index tokenizer
 //! ([`Analyzer::tokenizer`]) segments all of the text, with the same dictionary.
 

@@ -47,104 +47,13 @@ fn kept(c: char) -> bool {
 /// assert_eq!(yuqing_text::normalize("恆信消費"), "恒信消费");
 /// ```
 pub fn normalize(text: &str) -> String {
-    match check(text) {
-        Check::Normal => text.to_string(),
-        Check::WhitespaceOnly => collapse_whitespace(text),
-        Check::Other => run(text, None),
-    }
-}
-
-/// What `normalize` has to do to a text.
-#[derive(Debug, PartialEq, Eq)]
-enum Check {
-    /// Nothing.
-    Normal,
-    /// Only collapse whitespace (and control characters, which become spaces) and trim.
-    WhitespaceOnly,
-    /// The full pipeline.
-    Other,
-}
-
-fn check(text: &str) -> Check {
-    let mut spaces_only = true;
-    let mut normal = true;
-    let mut prev_space = true; // no leading space
-    for c in text.chars() {
-        if c == ' ' {
-            if prev_space {
-                normal = false;
-            }
-            prev_space = true;
-            continue;
-        }
-        if c.is_ascii() {
-            if c.is_ascii_control() {
-                normal = false;
-                prev_space = true;
-            } else {
-                prev_space = false;
-            }
-            continue;
-        }
-        if is_ideograph(c) {
-            if may_convert(c) {
-                return Check::Other;
-            }
-            prev_space = false;
-            continue;
-        }
-        if c.is_whitespace() || c.is_control() {
-            // Non-ASCII whitespace (U+3000, NBSP …) or controls: NFKC or the control rule
-            // makes them spaces, then they collapse.
-            if is_invisible(c) {
-                return Check::Other;
-            }
-            normal = false;
-            prev_space = true;
-            continue;
-        }
-        if is_invisible(c)
-            || unicode_normalization::char::is_combining_mark(c)
-            || !(nfkc_stable(c) || kept(c))
-            || may_convert(c)
-        {
-            spaces_only = false;
-            break;
-        }
-        prev_space = false;
-    }
-    if !spaces_only {
-        Check::Other
-    } else if normal && (!prev_space || text.is_empty()) {
-        Check::Normal
-    } else {
-        Check::WhitespaceOnly
-    }
-}
-
-/// `normalize` of a text whose only departures from normal form are whitespace and control
-/// characters: each run of them becomes one space, the ends are trimmed.
-fn collapse_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending = false;
-    for c in text.chars() {
-        if c.is_whitespace() || c.is_control() {
-            pending = !out.is_empty();
-        } else {
-            if pending {
-                out.push(' ');
-                pending = false;
-            }
-            out.push(c);
-        }
-    }
-    out
+    run_unmapped(text)
 }
 
 /// [`normalize`], plus the map from offsets in the result back to the original text.
 pub fn normalize_mapped(text: &str) -> Normalized {
     let mut spans = Vec::new();
-    let text_out = run(text, Some(&mut spans));
+    let text_out = run_mapped(text, &mut spans);
     Normalized {
         text: text_out,
         spans,
@@ -241,12 +150,12 @@ fn fold_alone(c: char) -> Option<char> {
     }
 }
 
-/// The full pipeline without an offset map, in one pass over the text (what analysis runs on
-/// every text the fast paths of [`normalize`] do not cover): invisibles dropped, controls made
-/// spaces, NFKC per cluster, whitespace collapsed and trimmed as it is written, then
-/// traditional → simplified if a character that may convert was written. Runs of printable
-/// ASCII and ideographs (most of any Chinese text), which all of that leaves as they are, are
-/// copied whole. It gives what the mapped pipeline gives (tested on the corpora).
+/// [`normalize`]: the full pipeline without an offset map, in one pass over the text:
+/// invisibles dropped, controls made spaces, NFKC per cluster, whitespace collapsed and
+/// trimmed as it is written, then traditional → simplified if a character that may convert
+/// was written. Runs of printable ASCII and ideographs (most of any Chinese text), which all
+/// of that leaves as they are, are copied whole. It gives what the mapped pipeline gives
+/// (tested on the corpora and on random mixtures).
 fn run_unmapped(text: &str) -> String {
     let mut w = Writer {
         out: String::with_capacity(text.len()),
@@ -350,30 +259,43 @@ fn one_cluster(text: &str, i: usize, w: &mut Writer, cluster: &mut String) -> us
         .char_indices()
         .filter(|&(_, c)| !is_invisible(c))
         .peekable();
-    let Some((at, c)) = chars.next() else {
+    let Some((_, end, alone)) = next_cluster(&mut chars, cluster) else {
         return text.len(); // only invisibles left
     };
-    let mut end = i + at + c.len_utf8();
+    match alone {
+        Some(f) => w.char(f),
+        None => cluster.nfkc().for_each(|f| w.char(f)),
+    }
+    i + end
+}
+
+/// The next cluster of `chars` (byte offsets and characters, invisibles dropped): a character
+/// (a control made a space) and the combining marks after it. Returns its byte range in the
+/// text and, when no mark follows and [`fold_alone`] answers, the one character it becomes;
+/// otherwise (`None`) the cluster is left in `cluster` for NFKC.
+#[inline]
+fn next_cluster(
+    chars: &mut std::iter::Peekable<impl Iterator<Item = (usize, char)>>,
+    cluster: &mut String,
+) -> Option<(usize, usize, Option<char>)> {
+    let (i, c) = chars.next()?;
+    let mut end = i + c.len_utf8();
     let c = if c.is_control() { ' ' } else { c };
     let mark_follows = chars.peek().is_some_and(|&(_, m)| is_mark(m));
     if !mark_follows && let Some(f) = fold_alone(c) {
-        w.char(f);
-        return end;
+        return Some((i, end, Some(f)));
     }
     cluster.clear();
     cluster.push(c);
-    while let Some(&(at, m)) = chars.peek() {
+    while let Some(&(j, m)) = chars.peek() {
         if !is_mark(m) {
             break;
         }
         cluster.push(m);
-        end = i + at + m.len_utf8();
+        end = j + m.len_utf8();
         chars.next();
     }
-    for f in cluster.nfkc() {
-        w.char(f);
-    }
-    end
+    Some((i, end, None))
 }
 
 /// Traditional → simplified, char for char (UTF-8 lengths are kept), [`NEVER_CONVERT`] kept.
@@ -389,10 +311,8 @@ fn convert_to_simplified(text: String) -> String {
     }
 }
 
-fn run(text: &str, spans: Option<&mut Vec<(usize, usize, usize)>>) -> String {
-    let Some(spans) = spans else {
-        return run_unmapped(text);
-    };
+/// The full pipeline with the offset map of [`normalize_mapped`], in three passes.
+fn run_mapped(text: &str, spans: &mut Vec<(usize, usize, usize)>) -> String {
     // Pass 1: drop invisibles, turn controls into spaces, NFKC per cluster (a character and the
     // combining marks after it), remembering which input range each output char came from.
     let mut folded = String::with_capacity(text.len());
@@ -402,27 +322,12 @@ fn run(text: &str, spans: Option<&mut Vec<(usize, usize, usize)>>) -> String {
         .filter(|&(_, c)| !is_invisible(c))
         .peekable();
     let mut cluster = String::new();
-    while let Some((i, c)) = chars.next() {
-        let c = if c.is_control() { ' ' } else { c };
-        let mut end = i + text[i..].chars().next().map_or(0, char::len_utf8);
-        let mark_follows = chars.peek().is_some_and(|&(_, m)| is_mark(m));
-        if !mark_follows && let Some(f) = fold_alone(c) {
-            folded.push(f);
-            origin.push((i, end));
-            continue;
-        }
-        cluster.clear();
-        cluster.push(c);
-        while let Some(&(j, m)) = chars.peek() {
-            if !is_mark(m) {
-                break;
-            }
-            cluster.push(m);
-            end = j + m.len_utf8();
-            chars.next();
-        }
+    while let Some((i, end, alone)) = next_cluster(&mut chars, &mut cluster) {
         let before = folded.len();
-        folded.extend(cluster.nfkc());
+        match alone {
+            Some(f) => folded.push(f),
+            None => folded.extend(cluster.nfkc()),
+        }
         let n = folded[before..].chars().count();
         origin.extend(std::iter::repeat_n((i, end), n));
     }
@@ -522,7 +427,7 @@ mod tests {
         assert_eq!(normalize("服务很差……但是便宜"), "服务很差……但是便宜");
         assert_eq!(
             normalize_mapped("很差…\u{301}好").text,
-            run("很差…\u{301}好", None)
+            run_unmapped("很差…\u{301}好")
         );
     }
 
@@ -613,13 +518,23 @@ mod tests {
     #[test]
     fn the_mapped_and_unmapped_paths_agree() {
         for text in [
+            "",
+            " ",
+            "恒信消费金融",
+            "全角空格\u{3000}\u{3000}和不换行\u{a0}空格",
+            "控制\u{7}字符",
+            "ASCII  text\nwith lines",
+            "恆信\n消費",
+            "零宽\u{200B}空格\n",
+            "ＡＢＣ\n１２３",
+            "e\u{301}\n",
             "  前后空白  ",
             "第一段。\n\n第二段，  有空格\t和制表符\r\n",
             "全角空格\u{3000}\u{3000}和不换行\u{a0}空格 ＡＢＣ１２３",
             "e\u{301}\u{200B} 恆信\n",
             "\n\t ",
         ] {
-            assert_eq!(run(text, None), normalize_mapped(text).text, "{text:?}");
+            assert_eq!(run_unmapped(text), normalize_mapped(text).text, "{text:?}");
         }
     }
 
@@ -632,7 +547,7 @@ mod tests {
             } else {
                 text.nfkc().collect()
             };
-            assert_eq!(run(&text, None), expected, "{c:?}");
+            assert_eq!(run_unmapped(&text), expected, "{c:?}");
         }
     }
 
@@ -670,7 +585,7 @@ mod tests {
             }
         }
         for text in &texts {
-            assert_eq!(run(text, None), normalize_mapped(text).text, "{text:?}");
+            assert_eq!(run_unmapped(text), normalize_mapped(text).text, "{text:?}");
         }
     }
 
@@ -692,27 +607,11 @@ mod tests {
         for _ in 0..5000 {
             let len = next(24);
             let text: String = (0..len).map(|_| palette[next(palette.len())]).collect();
-            assert_eq!(run(&text, None), normalize_mapped(&text).text, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn fast_paths_agree_with_the_full_pipeline() {
-        for text in [
-            "",
-            " ",
-            "恒信消费金融",
-            "第一段。\n\n第二段，  有空格\t和制表符\r\n",
-            "  前后空白  ",
-            "全角空格\u{3000}\u{3000}和不换行\u{a0}空格",
-            "控制\u{7}字符",
-            "ASCII  text\nwith lines",
-            "恆信\n消費",
-            "零宽\u{200B}空格\n",
-            "ＡＢＣ\n１２３",
-            "e\u{301}\n",
-        ] {
-            assert_eq!(normalize(text), run(text, None), "{text:?}");
+            assert_eq!(
+                run_unmapped(&text),
+                normalize_mapped(&text).text,
+                "{text:?}"
+            );
         }
     }
 }

@@ -673,10 +673,9 @@ impl Lexicon {
     /// Score and label from evidence: the sum of every contribution, squashed. The result lists
     /// the lexicon terms in text order, then the model's strongest features of two or more
     /// characters (at most `[model] evidence_features`, identical texts merged, in text order)
-    /// and one
-    /// [`MODEL_REST`] entry summing the other model features, so the listed contributions
-    /// always add up to the score's sum. `texts` are the normalized title and body the model
-    /// evidence points into.
+    /// and one [`MODEL_REST`] entry summing the other model features, so the listed
+    /// contributions always add up to the score's sum. `texts` are the normalized title and
+    /// body the model evidence points into.
     pub(crate) fn judge(
         &self,
         evidence: Evidence,
