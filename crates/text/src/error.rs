@@ -1,6 +1,6 @@
 //! The crate's one error type: everything that can go wrong while loading the analyzer.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why [`Analyzer::load`](crate::Analyzer::load) failed. Every variant names the file (or the
 /// entity, or the option) and the reason, so the message alone is enough to fix the config.
@@ -76,4 +76,24 @@ pub enum TextError {
         /// What was expected.
         reason: String,
     },
+}
+
+/// Read a dictionary, lexicon, rules or model file whole; the error names the file.
+pub(crate) fn read_file(path: &Path) -> Result<String, TextError> {
+    std::fs::read_to_string(path).map_err(|source| TextError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parse a lexicon or rules file's TOML into its shape; the error names the file (and the
+/// TOML error its line, column and key).
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, TextError> {
+    toml::from_str(text).map_err(|e| TextError::LexiconSyntax {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
 }

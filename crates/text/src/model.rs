@@ -271,10 +271,7 @@ const SCAN_BATCH: usize = 64;
 impl SentimentModel {
     /// Read and validate a model file.
     pub(crate) fn load(path: &Path) -> Result<SentimentModel, TextError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TextError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_file(path)?;
         SentimentModel::parse(&text, path)
     }
 

@@ -102,19 +102,13 @@ impl RiskRules {
 
     /// Read and validate a rules file.
     pub(crate) fn load(path: &Path) -> Result<RiskRules, TextError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TextError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_file(path)?;
         RiskRules::parse(&text, path)
     }
 
     /// Parse and validate rules text; `path` only names the file in errors.
     pub(crate) fn parse(text: &str, path: &Path) -> Result<RiskRules, TextError> {
-        let file: RulesFile = toml::from_str(text).map_err(|e| TextError::LexiconSyntax {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })?;
+        let file: RulesFile = crate::error::parse_toml(text, path)?;
         let err = |key: String, reason: String| TextError::Lexicon {
             path: path.to_path_buf(),
             key,

@@ -30,10 +30,7 @@ pub(crate) fn build_jieba(
 }
 
 fn load_user_dict(jieba: &mut Jieba, path: &Path) -> Result<(), TextError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TextError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::error::read_file(path)?;
     let entries = parse_user_dict(&text).map_err(|(line, reason)| TextError::Dict {
         path: path.to_path_buf(),
         line,

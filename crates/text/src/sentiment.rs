@@ -277,19 +277,13 @@ thread_local! {
 impl Lexicon {
     /// Read and validate a lexicon file.
     pub(crate) fn load(path: &Path) -> Result<Lexicon, TextError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TextError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_file(path)?;
         Lexicon::parse(&text, path)
     }
 
     /// Parse and validate lexicon text; `path` only names the file in errors.
     pub(crate) fn parse(text: &str, path: &Path) -> Result<Lexicon, TextError> {
-        let file: LexiconFile = toml::from_str(text).map_err(|e| TextError::LexiconSyntax {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })?;
+        let file: LexiconFile = crate::error::parse_toml(text, path)?;
         let err = |key: String, reason: String| TextError::Lexicon {
             path: path.to_path_buf(),
             key,
