@@ -528,6 +528,13 @@ fn a_failing_source_raises_one_chat_alert_that_a_restart_does_not_repeat() {
             .count()
     };
     wait_for("the source health alert", T, || health_alerts() == 1);
+    // Delivery is at-least-once: a crash after the chat group answered but before the outbox
+    // recorded it sends the alert again. Crash once the record is made (logged after it).
+    wait_for("the delivery recorded", T, || {
+        inst.logs()
+            .lines()
+            .any(|l| l.contains("notification sent") && l.contains("SourceHealth"))
+    });
     d.kill();
     let d = inst.daemon();
     wait_for("documents after the restart", T, || inst.docs_total() >= 2);

@@ -335,7 +335,7 @@ impl Install {
             .env_remove("YUQING_DATA_DIR")
             .env_remove("YUQING_CONFIG")
             .env("YQ_TEST_HOOK_SECRET", "test-hook-secret")
-            .env("RUST_LOG", "warn,yuqing_pipeline=info");
+            .env("RUST_LOG", "warn,yuqing_pipeline=info,yuqing_notify=info");
         c
     }
 
