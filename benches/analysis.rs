@@ -8,10 +8,11 @@
 //!
 //! `cargo bench --bench analysis` prints docs/s (the median of five passes, with their range)
 //! and MB/s per corpus and asserts what it counted (every document analyzed, its characters
-//! counted, the learned sentiment model loaded and scoring most documents). The target is 20,000 docs/s per core; set
-//! `YUQING_BENCH_ASSERT_RATE=1` to make a miss fail the bench, and `YUQING_BENCH_ONLY=pku` to
-//! run the corpora whose name starts so (for a profiler). For comparison,
-//! `cargo run --release -p yuqing-text --example phases` times jieba's cut of whole documents.
+//! counted, the learned sentiment model loaded and scoring most documents). The target is
+//! 20,000 docs/s per core; set `YUQING_BENCH_ASSERT_RATE=1` to make a miss fail the bench, and
+//! `YUQING_BENCH_ONLY=pku` to run the corpora whose name starts so (for a profiler). For
+//! comparison, `cargo run --release -p yuqing-text --example phases` times jieba's cut of
+//! whole documents.
 
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -9,6 +9,16 @@ use support::*;
 
 const T: Duration = Duration::from_secs(60);
 
+/// The JSON `yuqing analyze` printed, once it succeeded.
+fn analysis_json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A complaint story of typical length (the same text as the text crate's tests).
 const STORY: &str = "多名借款人向记者反映，恒信消费金融旗下恒易借在放款时收取高额砍头息和会员费，\
      逾期后催收人员频繁拨打借款人通讯录联系人的电话，言语威胁，严重影响正常生活。\
@@ -149,12 +159,7 @@ fn analyze_prints_the_full_analysis_as_json() {
         "--body",
         "速达小贷服务很好，恒信ＡＰＰ却乱收费，还收砍头息。",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = analysis_json(&out);
     assert_eq!(v["title"], "恒信消费金融暴力催收");
     assert_eq!(v["sentiment"]["label"], "negative");
     assert_eq!(v["mentions"][0]["original_text"], "恆信消費金融");
@@ -211,12 +216,7 @@ fn analyze_takes_the_body_from_a_pipe_or_a_file_when_only_the_title_is_given() {
         .write_all(body.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = analysis_json(&out);
     assert_eq!(v["title"], "读者来信");
     assert_eq!(v["body"], "恒信APP乱收费，还收砍头息。");
     assert_eq!(v["mentions"][0]["field"], "body", "{v}");
@@ -224,16 +224,20 @@ fn analyze_takes_the_body_from_a_pipe_or_a_file_when_only_the_title_is_given() {
     let file = inst.dir.path().join("letter.txt");
     std::fs::write(&file, body).unwrap();
     let out = inst.run(&["analyze", "--title", "读者来信", file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = analysis_json(&out);
     assert_eq!(v["body"], "恒信APP乱收费，还收砍头息。");
 
     // A file and --body at once is a usage error, not a silent choice.
     let out = inst.run(&["analyze", "--body", "x", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    // So is a title given twice, by --title and by the file's first line.
+    let out = inst.run(&[
+        "analyze",
+        "--title",
+        "x",
+        "--title-line",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -70,9 +70,10 @@
 //! cut is the word a cut of the whole text has there (a test compares both on FinNSP). Every
 //! stage reads the `FieldText`s: entity matching (`entities.rs`), [`sentiment`] (placed
 //! terms), per-entity attribution (`targets.rs`); the learned model, [`risk`] and [`simhash`]
-//! read the normalized text only. A new stage is one more function over the `FieldText`s, called from `analyze`, with
-//! its configuration loaded and validated in [`Analyzer::load`]. The index tokenizer
-//! ([`Analyzer::tokenizer`]) segments all of the text, with the same dictionary.
+//! read the normalized text only. A new stage is one more function over the `FieldText`s,
+//! called from `analyze`, with its configuration loaded and validated in [`Analyzer::load`].
+//! The index tokenizer ([`Analyzer::tokenizer`]) segments all of the text, with the same
+//! dictionary.
 
 #![warn(missing_docs)]
 
@@ -328,7 +329,7 @@ impl Analyzer {
             Vec::new()
         } else {
             let names: Vec<String> = targets.iter().map(|n| normalize(n)).collect();
-            let spans = targets::find_targets(&[t.text, b.text], &names);
+            let spans = targets::find_targets(&texts, &names);
             targets::attribute(&texts, &terms, &model, &spans, names.len())
         };
 
@@ -366,7 +367,7 @@ impl Analyzer {
             })
             .collect();
         let target_sentiments = adhoc.into_iter().map(judged).collect();
-        let (risks, dimensions) = self.risk.tag(&[t.text, b.text]);
+        let (risks, dimensions) = self.risk.tag(&texts);
         let (simhash, char_count) = simhash::document(&title, &body);
         let analysis = Analysis {
             title,

@@ -5,10 +5,9 @@
 //! (ideographs, letters and digits; punctuation and whitespace end a run, a lone character is
 //! no feature), ASCII lowercased, each weighted 1 and hashed from its characters with a
 //! SplitMix64 finalizer. No segmentation is needed, so the fingerprint does not depend on the
-//! dictionary. Reposts with small edits
-//! (a changed headline word, an added source line) change a few shingles and so a few bits;
-//! different stories differ in about half the bits. The store clusters documents within
-//! [`NEAR_DUPLICATE_BITS`].
+//! dictionary. Reposts with small edits (a changed headline word, an added source line) change
+//! a few shingles and so a few bits; different stories differ in about half the bits. The
+//! store clusters documents within [`NEAR_DUPLICATE_BITS`].
 
 use crate::segment::is_word_char;
 
